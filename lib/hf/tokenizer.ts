@@ -1,0 +1,104 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { PreTrainedTokenizer } from "@huggingface/transformers";
+import { TokenlabError } from "../errors/tokenlab-error";
+
+/** JSON as Hugging Face writes it; kept as plain objects so files round-trip unchanged. */
+export type TokenizerJson = Record<string, any>;
+export type TokenizerConfigJson = Record<string, any>;
+
+export interface ChatMessage {
+  role: string;
+  content: string;
+}
+
+/**
+ * A Hugging Face tokenizer loaded from local files by the HF JS implementation
+ * (@huggingface/transformers). Immutable: adding tokens builds a new instance from edited JSON.
+ */
+export class HfTokenizer {
+  private readonly impl: PreTrainedTokenizer;
+  private readonly idToTokenTable: Map<number, string>;
+  private readonly tokenToIdTable: Map<string, number>;
+
+  private constructor(
+    readonly tokenizerJson: Readonly<TokenizerJson>,
+    readonly tokenizerConfig: Readonly<TokenizerConfigJson>,
+  ) {
+    try {
+      this.impl = new PreTrainedTokenizer(tokenizerJson, tokenizerConfig);
+    } catch (cause) {
+      throw new TokenlabError(`tokenizer.json could not be loaded: ${(cause as Error).message}`, {}, { cause });
+    }
+    this.tokenToIdTable = this.impl.get_vocab();
+    this.idToTokenTable = new Map([...this.tokenToIdTable].map(([token, id]) => [id, token]));
+  }
+
+  static fromJson(tokenizerJson: TokenizerJson, tokenizerConfig: TokenizerConfigJson = {}): HfTokenizer {
+    if (typeof tokenizerJson !== "object" || tokenizerJson === null || typeof tokenizerJson.model !== "object") {
+      throw new TokenlabError("tokenizer.json has no `model` section; is this a Hugging Face tokenizer.json?");
+    }
+    return new HfTokenizer(tokenizerJson, tokenizerConfig);
+  }
+
+  /** Reads tokenizer.json and (if present) tokenizer_config.json from a checkpoint directory. */
+  static fromDirectory(dir: string): HfTokenizer {
+    const tokenizerPath = path.join(dir, "tokenizer.json");
+    if (!fs.existsSync(tokenizerPath)) {
+      throw new TokenlabError(`missing tokenizer file ${tokenizerPath}`, { dir });
+    }
+    const configPath = path.join(dir, "tokenizer_config.json");
+    const config = fs.existsSync(configPath) ? readJson(configPath) : {};
+    return HfTokenizer.fromJson(readJson(tokenizerPath), config);
+  }
+
+  encode(text: string, options: { addSpecialTokens?: boolean } = {}): number[] {
+    return this.impl.encode(text, { add_special_tokens: options.addSpecialTokens ?? false });
+  }
+
+  decode(ids: readonly number[], options: { skipSpecialTokens?: boolean } = {}): string {
+    return this.impl.decode([...ids], { skip_special_tokens: options.skipSpecialTokens ?? false });
+  }
+
+  /** Number of token ids the tokenizer can produce (highest id + 1), added tokens included. */
+  get size(): number {
+    let max = -1;
+    for (const id of this.idToTokenTable.keys()) max = Math.max(max, id);
+    return max + 1;
+  }
+
+  idToToken(id: number): string | undefined {
+    return this.idToTokenTable.get(id);
+  }
+
+  tokenToId(token: string): number | undefined {
+    return this.tokenToIdTable.get(token);
+  }
+
+  get eosTokenId(): number | undefined {
+    return this.impl.eos_token_id ?? undefined;
+  }
+
+  get chatTemplate(): string | undefined {
+    const template = this.tokenizerConfig.chat_template;
+    return typeof template === "string" ? template : undefined;
+  }
+
+  /** Renders a conversation with the checkpoint's `chat_template` (Jinja), as transformers does. */
+  applyChatTemplate(messages: ChatMessage[], options: { addGenerationPrompt?: boolean } = {}): string {
+    if (!this.chatTemplate) throw new TokenlabError("this tokenizer has no chat_template in tokenizer_config.json");
+    return this.impl.apply_chat_template(messages, {
+      tokenize: false,
+      add_generation_prompt: options.addGenerationPrompt ?? false,
+    }) as unknown as string;
+  }
+}
+
+function readJson(file: string): Record<string, any> {
+  const text = fs.readFileSync(file, "utf8");
+  try {
+    return JSON.parse(text);
+  } catch (cause) {
+    throw new TokenlabError(`${file} is not valid JSON: ${(cause as Error).message}`, { file }, { cause });
+  }
+}

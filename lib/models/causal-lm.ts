@@ -1,0 +1,65 @@
+import type * as tf from "@tensorflow/tfjs-core";
+import type { HfTokenizer } from "../hf/tokenizer";
+import type { ModelConfig } from "./model-config";
+
+/**
+ * Weights keyed by their Hugging Face tensor name, verbatim ("model.embed_tokens.weight",
+ * "lm_head.weight", "transformer.h.0.attn.c_attn.weight", ...).
+ *
+ * Invariant every part of tokenlab relies on: the input embedding and an untied output head are
+ * stored as [vocabRows, hidden] — one row per token id — exactly as in the checkpoint. Other
+ * matrices may be kept in whatever layout the family computes fastest; the family converts on
+ * load and save.
+ */
+export type WeightMap = ReadonlyMap<string, tf.Tensor>;
+
+/** Which tensor names make up which part of the model; layer groups and training are built on it. */
+export interface ParameterLayout {
+  /** Input embedding [vocabRows, hidden]. */
+  embedding: string;
+  /** Output head [vocabRows, hidden]; null when tied to the embedding. */
+  head: string | null;
+  /** Other tensors outside the blocks (e.g. GPT-2 position embeddings). */
+  extras: string[];
+  blocks: Array<{ attention: string[]; mlp: string[]; norms: string[] }>;
+  finalNorm: string[];
+}
+
+export interface GenerateOptions {
+  maxNewTokens?: number;
+  /** 0 = greedy. */
+  temperature?: number;
+  topK?: number;
+  /** Stop strings or token ids; the tokenizer's eos id always stops. */
+  stop?: Array<string | number>;
+  seed?: number;
+}
+
+/**
+ * A causal language model: a config, a tokenizer, weights and a pure forward function.
+ * Instances are immutable; variants (added tokens, trained weights) are new instances that share
+ * unchanged tensors. Whoever creates a CausalLM owns its tensors; `dispose()` frees the tensors
+ * not shared with other live models created from it (see the implementation's notes).
+ */
+export interface CausalLM {
+  readonly config: ModelConfig;
+  readonly tokenizer: HfTokenizer;
+  readonly weights: WeightMap;
+  readonly layout: ParameterLayout;
+
+  /**
+   * Logits [batch, seq, vocabRows] for `inputIds` [batch, seq] under a causal mask (and padding
+   * mask when given, 1 = real token). A pure function of `weights`, so training can differentiate
+   * it with respect to any tensors used to build them.
+   */
+  forward(weights: WeightMap, inputIds: tf.Tensor2D, attentionMask?: tf.Tensor2D): tf.Tensor3D;
+
+  /** Convenience: float32 logits for a batch of equal-length id lists with this model's weights. */
+  logits(ids: number[][]): tf.Tensor3D;
+
+  /** Sampling / greedy decoding with a KV cache. Returns the generated ids and text. */
+  generate(prompt: string | number[], options?: GenerateOptions): Promise<{ ids: number[]; text: string }>;
+
+  /** A new model of the same family with other weights/config/tokenizer (tensors are shared, not copied). */
+  withChanges(changes: { weights?: WeightMap; config?: ModelConfig; tokenizer?: HfTokenizer }): CausalLM;
+}
