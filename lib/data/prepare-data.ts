@@ -1,0 +1,58 @@
+import type { HfTokenizer } from "../hf/tokenizer";
+import { DataError } from "./data-error";
+import { readJsonl, readTextFile, toExample, type Example } from "./examples";
+import { packExamples, type PackedSequence } from "./pack";
+import { seededRandom, shuffled } from "./seeded-random";
+import { tokenizeExample, type LossOn } from "./tokenize-example";
+
+/** Packed rows ready for training, split into train and eval by example (no leakage across). */
+export interface TrainingData {
+  train: PackedSequence[];
+  eval: PackedSequence[];
+  seqLen: number;
+}
+
+export interface PrepareDataOptions {
+  /** Inputs per row (default 128). */
+  seqLen?: number;
+  /** Fraction of the examples held out for eval (default 0.1; at least one example when > 0). */
+  evalFraction?: number;
+  /** Seed of the split (default 0). */
+  seed?: number;
+  /** Default "all"; "assistant" trains only on assistant turns of conversations. */
+  lossOn?: LossOn;
+  /** Token appended after each example (default: the tokenizer's EOS when it has one). null = none. */
+  separatorId?: number | null;
+}
+
+/**
+ * Turns a data source into train/eval rows: a path (`.jsonl` → JSON Lines of {text}/{messages};
+ * anything else → plain text split into paragraphs), or an array of strings / examples.
+ */
+export function prepareData(
+  tokenizer: Pick<HfTokenizer, "encode" | "applyChatTemplate" | "eosTokenId">,
+  source: string | ReadonlyArray<string | Example>,
+  options: PrepareDataOptions = {},
+): TrainingData {
+  const seqLen = options.seqLen ?? 128;
+  const evalFraction = options.evalFraction ?? 0.1;
+  if (!(Number.isInteger(seqLen) && seqLen > 0)) throw new DataError("seqLen must be a positive integer", { seqLen });
+  if (!(evalFraction >= 0 && evalFraction < 1)) throw new DataError("evalFraction must be in [0, 1)", { evalFraction });
+  const examples = typeof source === "string" ? readSource(source) : source.map((item, i) => toExample(item, { example: i }));
+  if (examples.length === 0) throw new DataError("no examples in the training data", { source: typeof source === "string" ? source : "array" });
+  const order = shuffled(examples, seededRandom(options.seed ?? 0));
+  const evalCount = evalFraction === 0 ? 0 : Math.min(order.length - 1, Math.max(1, Math.round(order.length * evalFraction)));
+  const separatorId = options.separatorId === null ? undefined : (options.separatorId ?? tokenizer.eosTokenId);
+  const pack = (part: Example[]): PackedSequence[] =>
+    packExamples(
+      part.map((example) => tokenizeExample(tokenizer, example, { lossOn: options.lossOn })),
+      { seqLen, separatorId },
+    );
+  const data = { eval: pack(order.slice(0, evalCount)), train: pack(order.slice(evalCount)), seqLen };
+  if (data.train.length === 0) throw new DataError("the training split has no targets after packing", { examples: examples.length });
+  return data;
+}
+
+function readSource(file: string): Example[] {
+  return file.endsWith(".jsonl") ? readJsonl(file) : readTextFile(file);
+}
