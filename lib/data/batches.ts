@@ -1,0 +1,20 @@
+import type { PackedSequence } from "./pack";
+import { seededRandom, shuffled } from "./seeded-random";
+
+/**
+ * The rows of epoch `epoch` grouped into batches, in an order fixed by (seed, epoch): runs with the
+ * same seed see the same batches, and a resumed run continues the same sequence. The last batch of
+ * an epoch may be smaller.
+ */
+export function epochBatches(rows: readonly PackedSequence[], batchSize: number, seed: number, epoch: number): PackedSequence[][] {
+  const order = shuffled(rows, seededRandom(seed * 7919 + epoch));
+  const batches: PackedSequence[][] = [];
+  for (let i = 0; i < order.length; i += batchSize) batches.push(order.slice(i, i + batchSize));
+  return batches;
+}
+
+/** The batch used at global step `step` (epochs follow each other without gaps). */
+export function batchAtStep(rows: readonly PackedSequence[], batchSize: number, seed: number, step: number): PackedSequence[] {
+  const perEpoch = Math.ceil(rows.length / batchSize);
+  return epochBatches(rows, batchSize, seed, Math.floor(step / perEpoch))[step % perEpoch];
+}
