@@ -1,4 +1,8 @@
 import * as tf from "@tensorflow/tfjs-core";
+// tfjs-core ships gradients separately; the umbrella @tensorflow/tfjs registers them, we must too.
+import "@tensorflow/tfjs-core/dist/register_all_gradients";
+// Method chaining (x.reshape(...)) for notebook users, as the umbrella package provides.
+import "@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops";
 import { TokenlabError } from "../errors/tokenlab-error";
 import { registerWasmTrainingKernels } from "./wasm-unsorted-segment-sum";
 

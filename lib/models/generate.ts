@@ -1,0 +1,102 @@
+import * as tf from "@tensorflow/tfjs-core";
+import type { HfTokenizer } from "../hf/tokenizer";
+import type { GenerateOptions, WeightMap } from "./causal-lm";
+import type { KvCache, ModelFamily } from "./model-family";
+import type { ModelConfig } from "./model-config";
+
+export interface GenerationContext {
+  family: ModelFamily;
+  config: ModelConfig;
+  weights: WeightMap;
+  tokenizer: HfTokenizer;
+  /** Token ids that end generation (eos from the tokenizer and generation_config.json). */
+  eosIds: ReadonlySet<number>;
+}
+
+/**
+ * Decodes up to maxNewTokens after `promptIds`, feeding only the newest token once the prompt is
+ * in the KV cache. Greedy when temperature is 0 (the default); otherwise samples from the top-k
+ * of softmax(logits / temperature) with a seeded generator, so equal seeds give equal outputs.
+ * Padding rows (ids the tokenizer cannot decode) are never chosen.
+ */
+export async function generateIds(
+  context: GenerationContext,
+  promptIds: readonly number[],
+  options: GenerateOptions = {},
+): Promise<{ ids: number[]; text: string }> {
+  const { family, config, weights, tokenizer } = context;
+  const maxNewTokens = options.maxNewTokens ?? 32;
+  const temperature = options.temperature ?? 0;
+  const random = seededUniform(options.seed ?? 0);
+  const stopIds = new Set([...context.eosIds, ...(options.stop ?? []).filter((s): s is number => typeof s === "number")]);
+  const stopStrings = (options.stop ?? []).filter((s): s is string => typeof s === "string");
+  const choosable = Math.min(tokenizer.size, config.vocabSize);
+  const generated: number[] = [];
+  let cache: KvCache | undefined;
+  let feed = [...promptIds];
+  try {
+    while (generated.length < maxNewTokens && promptIds.length + generated.length < config.maxPositionEmbeddings) {
+      const step = tf.tidy(() => {
+        const { logits, cache: next } = family.run(config, weights, tf.tensor2d([feed], [1, feed.length], "int32"), { cache });
+        const last = tf.slice(logits, [0, feed.length - 1, 0], [1, 1, choosable]); // padding rows excluded
+        return { last: tf.reshape(last, [choosable]), next };
+      });
+      disposeCache(cache);
+      cache = step.next;
+      const scores = (await step.last.data()) as Float32Array; // async: lets the event loop run between tokens
+      step.last.dispose();
+      const id = temperature === 0 ? argMax(scores) : sample(scores, temperature, options.topK ?? 0, random);
+      if (stopIds.has(id)) break;
+      generated.push(id);
+      feed = [id];
+      if (stopStrings.length > 0) {
+        const text = tokenizer.decode(generated);
+        const cut = firstStop(text, stopStrings);
+        if (cut !== undefined) return { ids: generated, text: text.slice(0, cut) };
+      }
+    }
+  } finally {
+    disposeCache(cache);
+  }
+  return { ids: generated, text: tokenizer.decode(generated) };
+}
+
+function disposeCache(cache: KvCache | undefined): void {
+  for (const entry of cache ?? []) tf.dispose([entry.key, entry.value]);
+}
+
+function firstStop(text: string, stops: string[]): number | undefined {
+  const positions = stops.map((s) => text.indexOf(s)).filter((i) => i >= 0);
+  return positions.length > 0 ? Math.min(...positions) : undefined;
+}
+
+function argMax(values: Float32Array): number {
+  let best = 0;
+  for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
+  return best;
+}
+
+function sample(logits: Float32Array, temperature: number, topK: number, random: () => number): number {
+  let candidates = Array.from(logits.keys());
+  if (topK > 0 && topK < candidates.length) candidates = candidates.sort((a, b) => logits[b] - logits[a]).slice(0, topK);
+  const max = Math.max(...candidates.map((i) => logits[i]));
+  const weights = candidates.map((i) => Math.exp((logits[i] - max) / temperature));
+  let threshold = random() * weights.reduce((a, b) => a + b, 0);
+  for (let j = 0; j < candidates.length; j++) {
+    threshold -= weights[j];
+    if (threshold <= 0) return candidates[j];
+  }
+  return candidates[candidates.length - 1];
+}
+
+/** mulberry32: a small, fast, seedable uniform generator in [0, 1). */
+export function seededUniform(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

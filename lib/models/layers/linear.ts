@@ -1,0 +1,34 @@
+import * as tf from "@tensorflow/tfjs-core";
+
+/** Swaps the last two axes: [..., m, n] → [..., n, m]. */
+export function swapLastAxes(x: tf.Tensor): tf.Tensor {
+  const perm = x.shape.map((_, i) => i);
+  [perm[perm.length - 2], perm[perm.length - 1]] = [perm[perm.length - 1], perm[perm.length - 2]];
+  return tf.transpose(x, perm);
+}
+
+/**
+ * a·b for equal-rank a [..., m, k] and b [..., k, n], with a gradient made of untransposed
+ * matMuls. tfjs' own gradient uses matMul(…, transposeA/B), which on wasm runs ~10× slower than
+ * an explicit transpose followed by a plain matMul.
+ */
+export const matMul = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+  const [a, b, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+  save([a, b]);
+  return {
+    value: tf.matMul(a, b),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [aSaved, bSaved] = saved;
+      return [tf.matMul(dy, swapLastAxes(bSaved)), tf.matMul(swapLastAxes(aSaved), dy)];
+    },
+  };
+}) as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
+
+/** x [..., in] · w [in, out] (+ bias [out]) → [..., out]. */
+export function linear(x: tf.Tensor, w: tf.Tensor, bias?: tf.Tensor): tf.Tensor {
+  const [inFeatures, outFeatures] = w.shape;
+  const leading = x.shape.slice(0, -1);
+  const y = matMul(tf.reshape(x, [-1, inFeatures]), w); // [N, out]
+  const withBias = bias ? tf.add(y, bias) : y;
+  return tf.reshape(withBias, [...leading, outFeatures]);
+}

@@ -1,0 +1,154 @@
+import * as tf from "@tensorflow/tfjs-core";
+import type { ParameterLayout } from "../causal-lm";
+import type { KvCache, ModelFamily, RunOptions, TensorSpec } from "../model-family";
+import type { ModelConfig } from "../model-config";
+import { parseModelConfig } from "../parse-model-config";
+import { activation } from "../layers/activations";
+import { attentionBias, mergeHeads, scaledDotProductAttention, splitHeads } from "../layers/attention";
+import { linear, matMul } from "../layers/linear";
+import { rmsNorm } from "../layers/normalization";
+import { applyRope, ropeSettings, ropeTables } from "../layers/rope";
+
+/**
+ * The Llama family: pre-norm decoder blocks with RMSNorm, rotary embeddings, grouped-query
+ * attention and a gated MLP. Variants differ only in small switches:
+ *   Llama / Mistral: no biases (unless `attention_bias`); Qwen2: q/k/v biases; Qwen3: RMSNorm on
+ *   each head of q and k before RoPE.
+ * nn.Linear weights ([out, in] in the checkpoint) are kept transposed as [in, out] so the forward
+ * pass is plain matMuls; the embedding and lm_head stay [vocabRows, hidden].
+ */
+export interface LlamaVariant {
+  qkvBias: (raw: Record<string, unknown>) => boolean;
+  qkNorm: boolean;
+}
+
+const ATTENTION_BIAS = (raw: Record<string, unknown>) => raw.attention_bias === true;
+
+export const LLAMA: LlamaVariant = { qkvBias: ATTENTION_BIAS, qkNorm: false };
+export const QWEN2: LlamaVariant = { qkvBias: () => true, qkNorm: false };
+export const QWEN3: LlamaVariant = { qkvBias: ATTENTION_BIAS, qkNorm: true };
+
+export function llamaFamily(variant: LlamaVariant): ModelFamily {
+  const attentionNames = (config: ModelConfig, i: number): string[] => {
+    const p = `model.layers.${i}.self_attn.`;
+    const names = ["q_proj", "k_proj", "v_proj", "o_proj"].map((m) => `${p}${m}.weight`);
+    if (variant.qkvBias(config.raw)) names.push(...["q_proj", "k_proj", "v_proj"].map((m) => `${p}${m}.bias`));
+    if (config.raw.attention_bias === true) names.push(`${p}o_proj.bias`);
+    if (variant.qkNorm) names.push(`${p}q_norm.weight`, `${p}k_norm.weight`);
+    return names;
+  };
+
+  return {
+    parseConfig: (raw, architecture) =>
+      parseModelConfig(raw, architecture, {
+        vocabSize: "vocab_size",
+        hiddenSize: "hidden_size",
+        numLayers: "num_hidden_layers",
+        numHeads: "num_attention_heads",
+        numKeyValueHeads: "num_key_value_heads",
+        headDim: "head_dim",
+        intermediateSize: "intermediate_size",
+        maxPositionEmbeddings: "max_position_embeddings",
+        tieDefault: false,
+      }),
+
+    tensorSpecs(config) {
+      const { vocabSize: v, hiddenSize: h, numHeads: nh, numKeyValueHeads: nkv, headDim: hd, intermediateSize: m } = config;
+      const linearSpec = (out: number, inp: number): TensorSpec => ({ hfShape: [out, inp], transposed: true });
+      const vector = (n: number): TensorSpec => ({ hfShape: [n], transposed: false });
+      const shapes: Record<string, TensorSpec> = {
+        "self_attn.q_proj.weight": linearSpec(nh * hd, h),
+        "self_attn.k_proj.weight": linearSpec(nkv * hd, h),
+        "self_attn.v_proj.weight": linearSpec(nkv * hd, h),
+        "self_attn.o_proj.weight": linearSpec(h, nh * hd),
+        "self_attn.q_proj.bias": vector(nh * hd),
+        "self_attn.k_proj.bias": vector(nkv * hd),
+        "self_attn.v_proj.bias": vector(nkv * hd),
+        "self_attn.o_proj.bias": vector(h),
+        "self_attn.q_norm.weight": vector(hd),
+        "self_attn.k_norm.weight": vector(hd),
+      };
+      const specs = new Map<string, TensorSpec>([["model.embed_tokens.weight", { hfShape: [v, h], transposed: false }]]);
+      for (let i = 0; i < config.numLayers; i++) {
+        const p = `model.layers.${i}.`;
+        specs.set(`${p}input_layernorm.weight`, vector(h));
+        for (const name of attentionNames(config, i)) specs.set(name, shapes[name.slice(p.length)]);
+        specs.set(`${p}post_attention_layernorm.weight`, vector(h));
+        specs.set(`${p}mlp.gate_proj.weight`, linearSpec(m, h));
+        specs.set(`${p}mlp.up_proj.weight`, linearSpec(m, h));
+        specs.set(`${p}mlp.down_proj.weight`, linearSpec(h, m));
+      }
+      specs.set("model.norm.weight", vector(h));
+      if (!config.tieWordEmbeddings) specs.set("lm_head.weight", { hfShape: [v, h], transposed: false });
+      return specs;
+    },
+
+    normalizeName: (name) => (name.endsWith("rotary_emb.inv_freq") ? null : name),
+
+    layout(config): ParameterLayout {
+      return {
+        embedding: "model.embed_tokens.weight",
+        head: config.tieWordEmbeddings ? null : "lm_head.weight",
+        extras: [],
+        blocks: Array.from({ length: config.numLayers }, (_, i) => ({
+          attention: attentionNames(config, i),
+          mlp: ["gate_proj", "up_proj", "down_proj"].map((m) => `model.layers.${i}.mlp.${m}.weight`),
+          norms: [`model.layers.${i}.input_layernorm.weight`, `model.layers.${i}.post_attention_layernorm.weight`],
+        })),
+        finalNorm: ["model.norm.weight"],
+      };
+    },
+
+    run(config, weights, inputIds, options: RunOptions = {}) {
+      const w = (name: string) => weights.get(name)!;
+      const optional = (name: string) => weights.get(name);
+      const eps = Number(config.raw.rms_norm_eps ?? 1e-6);
+      const act = activation(String(config.raw.hidden_act ?? "silu"));
+      const { numHeads: nh, numKeyValueHeads: nkv, headDim: hd } = config;
+      const length = inputIds.shape[1];
+      const offset = options.cache?.[0]?.key.shape[2] ?? 0;
+      const bias = attentionBias(length, offset, options.attentionMask);
+      const { cos, sin } = ropeTables(ropeSettings(config.raw, hd, config.maxPositionEmbeddings), offset, length);
+      const cache: KvCache = [];
+
+      let h = tf.gather(w("model.embed_tokens.weight"), inputIds); // [B, T, h]
+      for (let i = 0; i < config.numLayers; i++) {
+        const p = `model.layers.${i}.`;
+        const x = rmsNorm(h, w(`${p}input_layernorm.weight`), eps);
+        const project = (m: string) => linear(x, w(`${p}self_attn.${m}.weight`), optional(`${p}self_attn.${m}.bias`));
+        let q = splitHeads(project("q_proj"), nh, hd); // [B, nh, T, hd]
+        let k = splitHeads(project("k_proj"), nkv, hd); // [B, nkv, T, hd]
+        let v = splitHeads(project("v_proj"), nkv, hd);
+        if (variant.qkNorm) {
+          q = rmsNorm(q, w(`${p}self_attn.q_norm.weight`), eps);
+          k = rmsNorm(k, w(`${p}self_attn.k_norm.weight`), eps);
+        }
+        q = applyRope(q, cos, sin);
+        k = applyRope(k, cos, sin);
+        const past = options.cache?.[i];
+        if (past) {
+          k = tf.concat([past.key, k], 2); // [B, nkv, S, hd]
+          v = tf.concat([past.value, v], 2);
+        }
+        cache.push({ key: k, value: v });
+        const attended = scaledDotProductAttention(q, k, v, bias);
+        h = tf.add(h, linear(mergeHeads(attended), w(`${p}self_attn.o_proj.weight`), optional(`${p}self_attn.o_proj.bias`)));
+
+        const y = rmsNorm(h, w(`${p}post_attention_layernorm.weight`), eps);
+        const gated = tf.mul(act(linear(y, w(`${p}mlp.gate_proj.weight`))), linear(y, w(`${p}mlp.up_proj.weight`)));
+        h = tf.add(h, linear(gated, w(`${p}mlp.down_proj.weight`)));
+      }
+      h = rmsNorm(h, w("model.norm.weight"), eps);
+      const head = config.tieWordEmbeddings ? w("model.embed_tokens.weight") : w("lm_head.weight");
+      return { logits: outputLogits(h, head), cache };
+    },
+  };
+}
+
+/** h [B, T, hidden] · headᵀ with head [vocabRows, hidden] → [B, T, vocabRows]. */
+export function outputLogits(h: tf.Tensor, head: tf.Tensor): tf.Tensor3D {
+  const [b, t, hidden] = h.shape;
+  const logits = matMul(tf.reshape(h, [-1, hidden]), tf.transpose(head)); // [B·T, vocabRows]
+  return tf.reshape(logits, [b, t, head.shape[0]]);
+}
+
