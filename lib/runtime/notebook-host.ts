@@ -11,6 +11,26 @@ export interface NotebookHost {
   clearOutput(wait?: boolean): void;
   /** Aborted when the user interrupts the cell that is running now (a fresh signal per cell). */
   readonly signal: AbortSignal;
+  /** Comms with the frontend (ipywidgets plumbing); absent in hosts without comm support. */
+  readonly comms?: NotebookComms;
+}
+
+/** Registers comm targets the frontend can open, and opens comms from the kernel side. */
+export interface NotebookComms {
+  registerTarget(targetName: string, handler: CommTargetHandler): void;
+  open(targetName: string, data?: unknown, metadata?: Record<string, unknown>, buffers?: Buffer[]): Comm;
+}
+
+export type CommTargetHandler = (comm: Comm, data: unknown, buffers: Buffer[]) => void;
+
+/** One open comm; messages go to the frontend on iopub with the running cell as parent. */
+export interface Comm {
+  readonly commId: string;
+  readonly targetName: string;
+  send(data: unknown, metadata?: Record<string, unknown>, buffers?: Buffer[]): void;
+  close(data?: unknown): void;
+  onMessage(handler: (data: unknown, buffers: Buffer[]) => void): void;
+  onClose(handler: (data: unknown) => void): void;
 }
 
 export interface DisplayOptions {

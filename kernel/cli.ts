@@ -1,0 +1,61 @@
+import { resolve } from "node:path";
+import { readConnectionFile } from "./protocol/connection-file";
+import { KernelSession } from "./handler/kernel-session";
+import { installKernelspec, type InstallTarget } from "./install/kernelspec";
+
+const USAGE = `usage:
+  tokenlab install [--user | --sys-prefix | --prefix DIR]   write the Jupyter kernelspec "tokenlab"
+  tokenlab kernel --connection-file FILE                    run the kernel (Jupyter starts this)
+  tokenlab nbtest ...                                       run notebooks as tests (tokenlab nbtest --help)`;
+
+/** Entry point of bin/tokenlab.js; resolves to the process exit code. */
+export async function main(argv: string[], binPath: string): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case "install": {
+      const dir = installKernelspec(parseInstallTarget(rest), binPath);
+      process.stdout.write(`installed kernelspec tokenlab in ${dir}\n`);
+      return 0;
+    }
+    case "kernel": {
+      const at = rest.indexOf("--connection-file");
+      if (at < 0 || !rest[at + 1]) return usage("kernel needs --connection-file FILE");
+      const session = new KernelSession(process.cwd());
+      await session.start(readConnectionFile(resolve(rest[at + 1])));
+      return new Promise<number>(() => undefined); // runs until shutdown_request or a signal
+    }
+    case "nbtest":
+      return nbtest(rest);
+    default:
+      return usage(command === undefined || command === "--help" ? undefined : `unknown command ${command}`);
+  }
+}
+
+async function nbtest(argv: string[]): Promise<number> {
+  // kernel/nbtest is being written in parallel; until it lands the command says so.
+  const modulePath = "./nbtest/cli";
+  let loaded: { nbtestMain(argv: string[]): Promise<number> };
+  try {
+    loaded = (await import(modulePath)) as typeof loaded;
+  } catch {
+    process.stderr.write("nbtest not available\n");
+    return 2;
+  }
+  return loaded.nbtestMain(argv);
+}
+
+function parseInstallTarget(args: string[]): InstallTarget {
+  if (args.includes("--sys-prefix")) return { kind: "sys-prefix" };
+  const at = args.indexOf("--prefix");
+  if (at >= 0) {
+    if (!args[at + 1]) throw new Error("--prefix needs a directory");
+    return { kind: "prefix", dir: resolve(args[at + 1]) };
+  }
+  return { kind: "user" };
+}
+
+function usage(problem?: string): number {
+  if (problem) process.stderr.write(`${problem}\n`);
+  process.stderr.write(`${USAGE}\n`);
+  return problem ? 2 : 0;
+}

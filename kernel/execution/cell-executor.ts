@@ -1,0 +1,163 @@
+import * as ts from "@tslab/typescript-for-tslab";
+import vm from "node:vm";
+import { createConverter, isCompleteCode, type Converter } from "tslab/dist/converter";
+import { compileFailure, runtimeFailure, type CellFailure, type CellLocation } from "./cell-failure";
+import { CELL_PRELUDE, type CellGlobals } from "./cell-prelude";
+import { createCellRequire } from "./cell-require";
+import { InterruptError } from "./interrupt-error";
+import { alignCompiledToSource } from "./source-line-map";
+import { installPackageTypeResolution } from "./type-resolution";
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (typeof value === "object" || typeof value === "function") && value !== null && typeof (value as PromiseLike<unknown>).then === "function";
+}
+
+export type CellOutcome =
+  | { status: "ok"; value: unknown; hasValue: boolean }
+  | { status: "error"; failure: CellFailure; interrupted: boolean };
+
+export interface Completion {
+  matches: string[];
+  cursorStart: number;
+  cursorEnd: number;
+}
+
+export interface Inspection {
+  found: boolean;
+  text: string;
+}
+
+export type Completeness = { status: "complete" } | { status: "incomplete"; indent: string } | { status: "invalid" };
+
+/** The global through which each wrapped cell script finds its exports object and require. */
+const CELL_SCOPE = "__tokenlab_cell__";
+const WRAPPER_LINES = 1;
+
+/**
+ * Compiles cells with tslab's converter (type checking against earlier cells' declarations) and
+ * runs them in this context with `breakOnSigint`, so SIGINT breaks a synchronous loop. Variables
+ * of all cells live in one exports object, as in tslab. Returns outcomes; never prints.
+ */
+export class CellExecutor {
+  private converterInstance: Converter | undefined;
+  private previousDeclarations = "";
+  private readonly exports: Record<string, unknown> = {};
+  private readonly locations = new Map<string, CellLocation>();
+  private readonly cellRequire: NodeJS.Require;
+
+  constructor(rootDir: string, globals: CellGlobals) {
+    this.cellRequire = createCellRequire(rootDir);
+    Object.assign(this.exports, globals);
+  }
+
+  /** Builds the TypeScript program now (about a second) instead of on the first request. */
+  warmUp(): void {
+    void this.converter;
+  }
+
+  /**
+   * Runs one cell. `stop` rejects when the cell must end early (interrupt, or an error thrown in a
+   * callback the cell started); the cell's pending await then ends with that error.
+   */
+  async execute(source: string, label: string, stop: Promise<never>): Promise<CellOutcome> {
+    const converted = this.converter.convert(CELL_PRELUDE + this.previousDeclarations, source);
+    const location: CellLocation = {
+      label,
+      source,
+      scriptName: `${label}.js`,
+      wrapperLines: WRAPPER_LINES,
+      compiledLines: (converted.output ?? "").split("\n").length,
+      toSourceLine: (line) => alignCompiledToSource(converted.output ?? "", source)[line] ?? 0,
+    };
+    if (converted.diagnostics.length > 0) {
+      return { status: "error", failure: compileFailure(converted.diagnostics, location), interrupted: false };
+    }
+    if (!converted.output) {
+      this.previousDeclarations = converted.declOutput ?? "";
+      return { status: "ok", value: undefined, hasValue: false };
+    }
+    this.locations.set(location.scriptName, location);
+    const prefix = converted.hasToplevelAwait ? "(async function (exports, require) {" : "(function (exports, require) {";
+    const script = `${prefix}\n${converted.output}\n})(${CELL_SCOPE}.exports, ${CELL_SCOPE}.require)`;
+    (globalThis as Record<string, unknown>)[CELL_SCOPE] = { exports: this.exportsProxy, require: this.cellRequire };
+    let value: unknown;
+    try {
+      const returned: unknown = vm.runInThisContext(script, { filename: location.scriptName, breakOnSigint: true });
+      if (converted.hasToplevelAwait) await Promise.race([returned, stop]);
+      value = this.takeLastValue(converted.lastExpressionVar);
+      // A promise as the cell's value is awaited, so its rejection fails this cell.
+      if (isThenable(value)) value = await Promise.race([value, stop]);
+      // One macrotask turn lets unhandled rejections of this cell surface while it still runs.
+      await Promise.race([new Promise((resolve) => setImmediate(resolve)), stop]);
+    } catch (thrown) {
+      return this.failed(thrown);
+    }
+    this.previousDeclarations = converted.declOutput ?? "";
+    return { status: "ok", value, hasValue: value !== undefined };
+  }
+
+  private takeLastValue(name: string | undefined): unknown {
+    if (!name || !(name in this.exports)) return undefined;
+    const value = this.exports[name];
+    delete this.exports[name];
+    return value;
+  }
+
+  /** Describes an error from outside a cell's own run (an async callback) with cell positions. */
+  failureOf(thrown: unknown): CellFailure {
+    return runtimeFailure(thrown, this.locations);
+  }
+
+  complete(source: string, cursor: number): Completion {
+    const info = this.converter.complete(CELL_PRELUDE + this.previousDeclarations, source, cursor);
+    return { matches: info.candidates, cursorStart: info.start, cursorEnd: info.end };
+  }
+
+  inspect(source: string, cursor: number): Inspection {
+    const info = this.converter.inspect(CELL_PRELUDE + this.previousDeclarations, source, cursor);
+    if (!info) return { found: false, text: "" };
+    const signature = ts.displayPartsToString(info.displayParts);
+    const doc = ts.displayPartsToString(info.documentation);
+    const tags = (info.tags ?? []).map((tag) => `@${tag.name} ${ts.displayPartsToString(tag.text)}`.trim());
+    return { found: true, text: [signature, doc, ...tags].filter((part) => part !== "").join("\n\n") };
+  }
+
+  isComplete(source: string): Completeness {
+    const answer = isCompleteCode(source);
+    if (!answer.completed) return { status: "incomplete", indent: answer.indent ?? "" };
+    const parsed = ts.createSourceFile("cell.ts", source, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
+    const parseErrors = (parsed as unknown as { parseDiagnostics?: unknown[] }).parseDiagnostics ?? [];
+    return parseErrors.length > 0 ? { status: "invalid" } : { status: "complete" };
+  }
+
+  close(): void {
+    this.converterInstance?.close();
+  }
+
+  private failed(thrown: unknown): CellOutcome {
+    const interrupted =
+      thrown instanceof InterruptError || (thrown as { code?: string } | null)?.code === "ERR_SCRIPT_EXECUTION_INTERRUPTED";
+    const error = interrupted && !(thrown instanceof InterruptError) ? new InterruptError({ during: "synchronous code" }) : thrown;
+    return { status: "error", failure: runtimeFailure(error, this.locations), interrupted };
+  }
+
+  private get converter(): Converter {
+    if (!this.converterInstance) {
+      installPackageTypeResolution();
+      this.converterInstance = createConverter();
+    }
+    return this.converterInstance;
+  }
+
+  /**
+   * The converter exports every top-level name through Object.defineProperty; storing plain values
+   * keeps names from earlier cells reassignable (tslab does the same).
+   */
+  private readonly exportsProxy = new Proxy(this.exports, {
+    defineProperty: (target, property, attributes) => {
+      if (property === "__esModule") return true;
+      target[property as string] = attributes.get ? attributes.get() : attributes.value;
+      return true;
+    },
+  });
+}

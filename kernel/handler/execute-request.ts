@@ -1,0 +1,63 @@
+import type { CellExecutor } from "../execution/cell-executor";
+import type { OutputPublisher } from "../display/output-publisher";
+import { plainText } from "../display/bundle-of";
+import type { JupyterMessage } from "../protocol/message";
+import { RunningCell } from "./running-cell";
+import type { SessionHistory } from "./session-history";
+
+export interface ExecuteContext {
+  readonly publisher: OutputPublisher;
+  readonly history: SessionHistory;
+  readonly executor: CellExecutor;
+  executionCount: number;
+  running: RunningCell | undefined;
+  cellFinished(cell: RunningCell): void;
+}
+
+interface ExecuteRequest {
+  code: string;
+  silent?: boolean;
+  store_history?: boolean;
+  allow_stdin?: boolean;
+  stop_on_error?: boolean;
+}
+
+export interface ExecuteOutcome {
+  reply: Record<string, unknown>;
+  /** True when the cell failed and the request asked to stop on error. */
+  abortQueue: boolean;
+}
+
+/** execute_input, the cell's outputs, execute_result or error; returns the execute_reply. */
+export async function executeCell(context: ExecuteContext, message: JupyterMessage, identities: Buffer[]): Promise<ExecuteOutcome> {
+  const request = message.content as unknown as ExecuteRequest;
+  const silent = request.silent === true;
+  const storeHistory = !silent && request.store_history !== false;
+  if (!silent) context.executionCount++;
+  const count = context.executionCount;
+  if (storeHistory) context.history.add(count, request.code);
+  context.publisher.parent = message.header;
+  if (!silent) context.publisher.publish("execute_input", { code: request.code, execution_count: count });
+
+  const cell = new RunningCell(message.header, identities, request.allow_stdin !== false, count);
+  context.running = cell;
+  let outcome;
+  try {
+    outcome = await context.executor.execute(request.code, `cell[${count}]`, cell.stop);
+  } finally {
+    context.cellFinished(cell);
+  }
+
+  if (outcome.status === "error") {
+    context.publisher.publish("error", { ...outcome.failure });
+    return {
+      reply: { status: "error", execution_count: count, ...outcome.failure },
+      abortQueue: request.stop_on_error !== false,
+    };
+  }
+  if (outcome.hasValue && !silent) {
+    context.publisher.executeResult(count, outcome.value);
+    if (storeHistory) context.history.setOutput(count, plainText(outcome.value));
+  }
+  return { reply: { status: "ok", execution_count: count, payload: [], user_expressions: {} }, abortQueue: false };
+}

@@ -1,0 +1,41 @@
+import { join } from "node:path";
+import { PROTOCOL_VERSION } from "../protocol/message";
+import { PACKAGE_ROOT } from "../execution/package-root";
+
+const BACKEND_MODULE = join(PACKAGE_ROOT, "lib", "backend", "init-backend.ts");
+
+/**
+ * The tfjs backend in use, read from lib/backend only when a cell has already loaded it:
+ * kernel_info must stay fast and must not pick a backend on the user's behalf.
+ */
+function activeBackend(): string {
+  const loaded = require.cache[BACKEND_MODULE]?.exports as { backend?: () => string } | undefined;
+  try {
+    if (loaded?.backend) return loaded.backend();
+  } catch {
+    // not initialized yet
+  }
+  return "none yet (initBackend() picks node-gpu, node, wasm or cpu; TOKENLAB_BACKEND overrides)";
+}
+
+export function kernelInfoContent(): Record<string, unknown> {
+  const { version } = require(join(PACKAGE_ROOT, "package.json")) as { version: string };
+  const typescript = (require("@tslab/typescript-for-tslab") as { version: string }).version;
+  return {
+    status: "ok",
+    protocol_version: PROTOCOL_VERSION,
+    implementation: "tokenlab",
+    implementation_version: version,
+    language_info: {
+      name: "typescript",
+      version: typescript,
+      mimetype: "text/typescript",
+      file_extension: ".ts",
+      codemirror_mode: "typescript",
+      pygments_lexer: "typescript",
+    },
+    banner: `tokenlab ${version}: TypeScript ${typescript} on Node ${process.version}; tfjs backend: ${activeBackend()}`,
+    help_links: [],
+    debugger: false,
+  };
+}

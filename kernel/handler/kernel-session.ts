@@ -1,0 +1,209 @@
+import { CellExecutor } from "../execution/cell-executor";
+import { CommRegistry } from "../display/comm-registry";
+import { OutputPublisher } from "../display/output-publisher";
+import type { ConnectionInfo } from "../protocol/connection-file";
+import type { JupyterMessage, OutgoingMessage } from "../protocol/message";
+import { KernelTransport, type IncomingMessage } from "../protocol/transport";
+import { NOTEBOOK_HOST, type NotebookHost } from "../../lib/runtime/notebook-host";
+import { executeCell, type ExecuteContext } from "./execute-request";
+import { kernelInfoContent } from "./kernel-info";
+import { kernelLog } from "./kernel-log";
+import { StdinBroker } from "./stdin-broker";
+import { RunningCell } from "./running-cell";
+import { SessionHistory, type HistoryQuery } from "./session-history";
+import { captureStdio } from "./stdio-capture";
+
+type Reply = (msgType: string, content: Record<string, unknown>) => void;
+
+/**
+ * Maps Jupyter requests to kernel actions. Shell requests run one at a time in arrival order;
+ * control requests are answered at once. Every request is wrapped in busy/idle with itself as
+ * parent. Sockets live in KernelTransport; compiling and running in CellExecutor.
+ */
+export class KernelSession implements ExecuteContext {
+  readonly publisher: OutputPublisher;
+  readonly comms: CommRegistry;
+  readonly history = new SessionHistory();
+  readonly executor: CellExecutor;
+  readonly stdin: StdinBroker;
+  executionCount = 0;
+  running: RunningCell | undefined;
+  private lastSignal = new AbortController().signal;
+  private readonly shellQueue: IncomingMessage[] = [];
+  private shellBusy = false;
+  private transport!: KernelTransport;
+  private restoreStdio: () => void = () => undefined;
+
+  constructor(rootDir: string) {
+    this.publisher = new OutputPublisher((message) => this.send(message));
+    this.comms = new CommRegistry(this.publisher);
+    this.stdin = new StdinBroker((message) => this.send(message));
+    this.executor = new CellExecutor(rootDir, {
+      display: (value, options) => this.publisher.display(value, options),
+      clearOutput: (wait) => this.publisher.clearOutput(wait),
+      input: (prompt, options) => this.stdin.ask(this.running, prompt ?? "", options?.password ?? false),
+    });
+  }
+
+  async start(connection: ConnectionInfo): Promise<void> {
+    this.installNotebookHost();
+    // SIGINT (from a terminal or from the socket worker on interrupt_request) must never kill the
+    // kernel: a synchronous loop is broken by vm's breakOnSigint, an awaiting cell here.
+    process.on("SIGINT", () => this.running?.interrupt());
+    process.on("SIGTERM", () => void this.shutdown(0));
+    process.on("uncaughtException", (error) => this.asyncError(error));
+    process.on("unhandledRejection", (reason) => this.asyncError(reason));
+    this.transport = await KernelTransport.start(connection, (incoming) => this.receive(incoming));
+    this.restoreStdio = captureStdio((name, text) => this.streamOrLog(name, text));
+    setImmediate(() => this.executor.warmUp());
+  }
+
+  send(message: OutgoingMessage): void {
+    this.transport.send(message);
+  }
+
+  /** Errors thrown in callbacks a cell started: they fail the running cell, else the last one. */
+  asyncError(error: unknown): void {
+    if (this.running) {
+      this.running.failAsync(error);
+      return;
+    }
+    const failure = this.executor.failureOf(error);
+    kernelLog(`error outside a running cell: ${failure.ename}: ${failure.evalue}`);
+    this.publisher.publish("error", { ...failure });
+  }
+
+  private streamOrLog(name: "stdout" | "stderr", text: string): void {
+    if (this.publisher.parent) this.publisher.stream(name, text);
+    else kernelLog(`${name}: ${text.trimEnd()}`);
+  }
+
+  private receive(incoming: IncomingMessage): void {
+    if (incoming.channel === "stdin") {
+      if (incoming.message.header.msg_type === "input_reply") this.stdin.answer(incoming.message);
+      return;
+    }
+    if (incoming.channel === "control") {
+      void this.handle(incoming);
+      return;
+    }
+    this.shellQueue.push(incoming);
+    void this.drainShell();
+  }
+
+  private async drainShell(): Promise<void> {
+    if (this.shellBusy) return;
+    this.shellBusy = true;
+    try {
+      for (let next = this.shellQueue.shift(); next; next = this.shellQueue.shift()) await this.handle(next);
+    } finally {
+      this.shellBusy = false;
+    }
+  }
+
+  private async handle({ channel, identities, message }: IncomingMessage): Promise<void> {
+    const parent = message.header;
+    const status = (state: "busy" | "idle") =>
+      this.send({ channel: "iopub", msgType: "status", content: { execution_state: state }, parent });
+    const reply: Reply = (msgType, content) => this.send({ channel, msgType, content, parent, identities });
+    status("busy");
+    try {
+      await this.dispatch(message, identities, reply);
+    } catch (error) {
+      kernelLog(`${message.header.msg_type} failed: ${(error as Error).stack ?? String(error)}`);
+    } finally {
+      status("idle");
+    }
+  }
+
+  private async dispatch(message: JupyterMessage, identities: Buffer[], reply: Reply): Promise<void> {
+    const content = message.content as Record<string, never>;
+    const type = message.header.msg_type;
+    switch (type) {
+      case "execute_request": {
+        const outcome = await executeCell(this, message, identities);
+        reply("execute_reply", outcome.reply);
+        if (outcome.abortQueue) this.abortQueuedExecutes();
+        return;
+      }
+      case "kernel_info_request":
+        return reply("kernel_info_reply", kernelInfoContent());
+      case "complete_request": {
+        const { code, cursor_pos } = content as { code: string; cursor_pos: number };
+        const completion = this.executor.complete(code, cursor_pos);
+        return reply("complete_reply", {
+          status: "ok", matches: completion.matches, cursor_start: completion.cursorStart,
+          cursor_end: completion.cursorEnd, metadata: {},
+        });
+      }
+      case "inspect_request": {
+        const { code, cursor_pos } = content as { code: string; cursor_pos: number };
+        const inspection = this.executor.inspect(code, cursor_pos);
+        return reply("inspect_reply", {
+          status: "ok", found: inspection.found, data: inspection.found ? { "text/plain": inspection.text } : {}, metadata: {},
+        });
+      }
+      case "is_complete_request":
+        return reply("is_complete_reply", this.executor.isComplete((content as { code: string }).code));
+      case "history_request":
+        return reply("history_reply", { status: "ok", history: this.history.query(content as HistoryQuery) });
+      case "comm_info_request":
+        return reply("comm_info_reply", { status: "ok", comms: this.comms.info((content as { target_name?: string }).target_name) });
+      case "comm_open":
+        return this.comms.handleOpen(content, message.buffers);
+      case "comm_msg":
+        return this.comms.handleMessage(content, message.buffers);
+      case "comm_close":
+        return this.comms.handleClose(content);
+      case "shutdown_request": {
+        const restart = Boolean((content as { restart?: boolean }).restart);
+        reply("shutdown_reply", { status: "ok", restart });
+        // The client restarts by starting a new process; this one always ends.
+        setImmediate(() => void this.shutdown(0));
+        return;
+      }
+      default:
+        kernelLog(`unsupported message type ${type}`);
+    }
+  }
+
+  /** stop_on_error: execute requests queued behind a failed cell are answered `aborted`. */
+  private abortQueuedExecutes(): void {
+    const aborted = this.shellQueue.filter((queued) => queued.message.header.msg_type === "execute_request");
+    for (const queued of aborted) {
+      this.shellQueue.splice(this.shellQueue.indexOf(queued), 1);
+      const parent = queued.message.header;
+      this.send({ channel: "iopub", msgType: "status", content: { execution_state: "busy" }, parent });
+      this.send({ channel: queued.channel, msgType: "execute_reply", content: { status: "aborted", execution_count: null }, parent, identities: queued.identities });
+      this.send({ channel: "iopub", msgType: "status", content: { execution_state: "idle" }, parent });
+    }
+  }
+
+  /** The NotebookHost lib/ code sees: display, clearOutput, the running cell's signal, comms. */
+  private installNotebookHost(): void {
+    const session = this;
+    const host: NotebookHost = {
+      display: (value, options) => this.publisher.display(value, options),
+      clearOutput: (wait) => this.publisher.clearOutput(wait),
+      get signal() {
+        return session.running?.controller.signal ?? session.lastSignal;
+      },
+      comms: this.comms,
+    };
+    (globalThis as { [NOTEBOOK_HOST]?: NotebookHost })[NOTEBOOK_HOST] = host;
+  }
+
+  /** Called by executeCell when a cell ends, so the host keeps that cell's signal until the next. */
+  cellFinished(cell: RunningCell): void {
+    this.lastSignal = cell.controller.signal;
+    this.running = undefined;
+  }
+
+  async shutdown(exitCode: number): Promise<void> {
+    this.running?.interrupt();
+    this.restoreStdio();
+    this.executor.close();
+    await this.transport.close();
+    process.exit(exitCode);
+  }
+}

@@ -1,0 +1,26 @@
+import type { JupyterMessage, OutgoingMessage } from "../protocol/message";
+import type { RunningCell } from "./running-cell";
+import { StdinNotAllowedError } from "./stdin-not-allowed-error";
+
+/** input(prompt) for cells: an input_request on stdin, answered by the frontend's input_reply. */
+export class StdinBroker {
+  private readonly pending: Array<(value: string) => void> = [];
+
+  constructor(private readonly send: (message: OutgoingMessage) => void) {}
+
+  ask(cell: RunningCell | undefined, prompt: string, password: boolean): Promise<string> {
+    if (!cell || !cell.allowStdin) {
+      return Promise.reject(new StdinNotAllowedError("this frontend does not accept input requests", { prompt }));
+    }
+    this.send({
+      channel: "stdin", msgType: "input_request", content: { prompt, password },
+      parent: cell.request, identities: cell.identities,
+    });
+    // An interrupt ends the wait through the cell's stop promise.
+    return Promise.race([new Promise<string>((resolve) => this.pending.push(resolve)), cell.stop]);
+  }
+
+  answer(reply: JupyterMessage): void {
+    this.pending.shift()?.(String((reply.content as { value?: unknown }).value ?? ""));
+  }
+}

@@ -1,0 +1,3 @@
+import { TokenlabError } from "../../lib/errors/tokenlab-error";
+
+export class KernelspecInstallError extends TokenlabError {}

@@ -1,0 +1,64 @@
+import { randomUUID } from "node:crypto";
+import { Worker } from "node:worker_threads";
+import type { ConnectionInfo } from "./connection-file";
+import type { Channel, JupyterMessage, OutgoingMessage } from "./message";
+import type { MainToWorker, WorkerToMain } from "./transport-messages";
+import { TransportError } from "./transport-error";
+
+export interface IncomingMessage {
+  channel: Exclude<Channel, "iopub">;
+  identities: Buffer[];
+  message: JupyterMessage;
+}
+
+/**
+ * The main thread's view of the sockets, which live in a worker thread (see transport-worker.ts).
+ * Incoming messages arrive already verified; outgoing ones are signed in the worker.
+ */
+export class KernelTransport {
+  private constructor(private readonly worker: Worker) {}
+
+  static async start(connection: ConnectionInfo, onMessage: (incoming: IncomingMessage) => void): Promise<KernelTransport> {
+    // The worker is a .ts file: register tsx inside it before loading it.
+    const workerPath = require.resolve("./transport-worker");
+    const transport = new KernelTransport(
+      new Worker(`require("tsx/cjs"); require(${JSON.stringify(workerPath)});`, {
+        eval: true,
+        workerData: { connection, session: randomUUID() } /* one session per kernel process */,
+        stdout: false,
+        stderr: false,
+      }),
+    );
+    await new Promise<void>((resolve, reject) => {
+      transport.worker.on("message", (message: WorkerToMain) => {
+        if (message.kind === "ready") resolve();
+        else if (message.kind === "failed") reject(new TransportError("cannot bind the kernel sockets", { error: message.error }));
+        else if (message.kind === "message") {
+          onMessage({
+            channel: message.channel,
+            identities: message.identities.map((identity) => Buffer.from(identity)),
+            message: { ...message.message, buffers: message.message.buffers.map((buffer) => Buffer.from(buffer)) },
+          });
+        }
+      });
+      transport.worker.once("error", reject);
+    });
+    return transport;
+  }
+
+  send(message: OutgoingMessage): void {
+    this.worker.postMessage({ kind: "send", message } satisfies MainToWorker);
+  }
+
+  /** Flushes pending sends, closes every socket and ends the worker. */
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => {
+      this.worker.on("message", (message: WorkerToMain) => {
+        if (message.kind === "closed") resolve();
+      });
+    });
+    this.worker.postMessage({ kind: "close" } satisfies MainToWorker);
+    await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+    await this.worker.terminate();
+  }
+}
