@@ -117,7 +117,7 @@ export class KernelSession implements ExecuteContext {
   }
 
   private async dispatch(message: JupyterMessage, identities: Buffer[], reply: Reply): Promise<void> {
-    const content = message.content as Record<string, never>;
+    const content = message.content as never;
     const type = message.header.msg_type;
     switch (type) {
       case "execute_request": {
