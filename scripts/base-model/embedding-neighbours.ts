@@ -35,5 +35,11 @@ export function nearestRows(embedding: Float32Array, hidden: number, id: number,
 export function wordNeighbours(tokenizer: HfTokenizer, embedding: Float32Array, hidden: number, word: string, k: number): Neighbour[] {
   const ids = tokenizer.encode(` ${word}`);
   if (ids.length !== 1) throw new TokenlabError(`" ${word}" is not a single token`, { word, ids });
-  return nearestRows(embedding, hidden, ids[0], k).map(({ id, cosine }) => ({ token: tokenizer.decode([id]), cosine }));
+  return nearestRows(embedding, hidden, ids[0], k).map(({ id, cosine }) => ({ token: readableToken(tokenizer, id), cosine }));
+}
+
+/** The token's text; a lone byte of a multi-byte character has none, so its byte-level symbol is shown. */
+function readableToken(tokenizer: HfTokenizer, id: number): string {
+  const text = tokenizer.decode([id]);
+  return text.includes("\uFFFD") ? (tokenizer.idToToken(id) ?? text) : text;
 }
