@@ -34,7 +34,7 @@ export function fitPca(rows: ArrayLike<number>, rowCount: number, dim: number, c
   const components: Float64Array[] = [];
   const variances: number[] = [];
   for (let c = 0; c < Math.min(componentCount, dim); c++) {
-    let vector = new Float64Array(dim).map((_, j) => 1 + ((j * 7919 + c * 104729) % 97) / 97);
+    let vector: Float64Array = new Float64Array(dim).map((_, j) => 1 + ((j * 7919 + c * 104729) % 97) / 97);
     let eigenvalue = 0;
     for (let it = 0; it < iterations; it++) {
       const next = multiply(cov, vector, dim);

@@ -1,7 +1,7 @@
+import { IGNORE_INDEX } from "../train/cross-entropy";
 import type { TokenizedExample } from "./tokenize-example";
 
-/** Label value the loss ignores (the Hugging Face / PyTorch convention). */
-export const IGNORE_INDEX = -100;
+export { IGNORE_INDEX };
 
 /**
  * One training row of fixed length. `labels[t]` is the token position t must predict (the next

@@ -3,6 +3,15 @@ import type { CausalLM, WeightMap } from "../models/causal-lm";
 import type { LayerGroup } from "./layer-groups";
 import { TrainingError } from "./training-error";
 
+/** The trainable values at one moment (see `TrainableParameters.snapshot`); owner disposes with disposeSnapshot. */
+export type Snapshot = Array<{ tensor: string; rowIds?: number[]; value: tf.Tensor }>;
+
+export function disposeSnapshot(snapshot: Snapshot | undefined): void {
+  for (const entry of snapshot ?? []) entry.value.dispose();
+}
+
+let nextInstance = 0;
+
 /**
  * One tensor the optimizer updates.
  * - a whole weight (`rows` absent): `value` replaces the base tensor `tensor`;
@@ -16,9 +25,10 @@ export interface TrainableParameter {
   /** The layer group whose learning rate and gradient norm this parameter reports under. */
   group: string;
   tensor: string;
-  rows?: { ids: number[]; index: tf.Tensor1D };
-  /** Owned by TrainableParameters; replaced (old one disposed) by `setValues`. */
-  value: tf.Tensor;
+  /** The sorted new ids; `runs` are their maximal consecutive stretches [first id, delta row, length]. */
+  rows?: { ids: number[]; runs: Array<[number, number, number]> };
+  /** Owned by TrainableParameters; the optimizer updates it in place. Name unique among live variables. */
+  value: tf.Variable;
   /** AdamW decoupled weight decay applies (whole matrices only; never to new-row deltas). */
   decay: boolean;
 }
@@ -30,6 +40,7 @@ export interface TrainableParameter {
  */
 export class TrainableParameters {
   private readonly params: TrainableParameter[] = [];
+  private readonly prefix = `tokenlab/train-${nextInstance++}/`;
 
   constructor(private readonly base: CausalLM) {}
 
@@ -55,25 +66,28 @@ export class TrainableParameters {
         for (const name of group.tensors) {
           const existing = this.params.find((p) => p.tensor === name);
           if (existing && !existing.rows) continue;
-          const start = existing ? tf.tidy(() => this.composeOne(existing, existing.value)) : this.baseTensor(name).clone();
-          if (existing) this.remove(existing);
-          const param: TrainableParameter = { key: name, group: group.name, tensor: name, value: start, decay: start.rank >= 2 };
+          const start = existing ? tf.tidy(() => this.composeOne(existing, existing.value)) : this.baseTensor(name);
+          const value = tf.variable(start, true, this.prefix + name);
+          if (existing) {
+            start.dispose();
+            this.remove(existing);
+          }
+          const param: TrainableParameter = { key: name, group: group.name, tensor: name, value, decay: value.rank >= 2 };
           this.params.push(param);
           added.push(param);
         }
       } else if (!this.params.some((p) => p.tensor === group.tensor)) {
         const base = this.baseTensor(group.tensor);
         const vocabRows = base.shape[0];
-        const bad = group.ids.filter((id) => !(Number.isInteger(id) && id >= 0 && id < vocabRows));
+        const ids = [...new Set(group.ids)].sort((a, b) => a - b);
+        const bad = ids.filter((id) => !(Number.isInteger(id) && id >= 0 && id < vocabRows));
         if (bad.length > 0) throw new TrainingError(`new token ids outside the ${vocabRows} rows of ${group.tensor}`, { ids: bad });
-        const mapping = Int32Array.from({ length: vocabRows }, (_, i) => i);
-        group.ids.forEach((id, j) => (mapping[id] = vocabRows + j));
         const param: TrainableParameter = {
           key: `${group.tensor}[new rows]`,
           group: group.name,
           tensor: group.tensor,
-          rows: { ids: [...group.ids], index: tf.tensor1d(mapping, "int32") },
-          value: tf.tidy(() => tf.gather(base, tf.tensor1d(group.ids, "int32"))),
+          rows: { ids, runs: consecutiveRuns(ids) },
+          value: tf.tidy(() => tf.variable(tf.gather(base, tf.tensor1d(ids, "int32")), true, `${this.prefix}${group.tensor}[new rows]`)),
           decay: false,
         };
         this.params.push(param);
@@ -84,26 +98,23 @@ export class TrainableParameters {
   }
 
   /**
-   * The full WeightMap for `forward`, with `values[i]` standing in for `list[i]` (pass the tensors
-   * being differentiated). Call inside tf.tidy / tf.grads: it creates intermediates.
+   * The full WeightMap for `forward`: the base weights with the trainable values applied. Call
+   * inside tf.tidy / tf.variableGrads: it creates intermediates (the row-delta composition).
    */
-  compose(values: readonly tf.Tensor[] = this.params.map((p) => p.value)): WeightMap {
+  compose(): WeightMap {
     const weights = new Map(this.base.weights);
-    this.params.forEach((param, i) => weights.set(param.tensor, this.composeOne(param, values[i])));
+    for (const param of this.params) weights.set(param.tensor, this.composeOne(param, param.value));
     return weights;
   }
 
-  /** Replaces the current values (takes ownership of `values`, disposes the old ones). */
-  setValues(values: readonly tf.Tensor[]): void {
-    this.params.forEach((param, i) => {
-      if (param.value !== values[i]) param.value.dispose();
-      param.value = values[i];
-    });
+  /** Clones of the current values (cheap: a clone shares memory until the variable is reassigned). */
+  snapshot(): Snapshot {
+    return this.params.map((p) => ({ tensor: p.tensor, rowIds: p.rows?.ids, value: p.value.clone() }));
   }
 
-  /** Clones of the current values (cheap: tfjs tensors are immutable, so clones share memory). */
-  snapshot(): tf.Tensor[] {
-    return this.params.map((p) => p.value.clone());
+  /** Sets the variables back to `snapshot` (taken from this object with the same parameters). */
+  restore(snapshot: Snapshot): void {
+    this.params.forEach((param, i) => param.value.assign(snapshot[i].value));
   }
 
   /**
@@ -111,36 +122,49 @@ export class TrainableParameters {
    * new tensors where something did. Row deltas are written into a copy of the base rows on the
    * CPU, so every untouched row stays bit-identical. The caller owns the new tensors.
    */
-  toWeights(values: readonly tf.Tensor[] = this.params.map((p) => p.value)): WeightMap {
+  toWeights(snapshot: Snapshot): WeightMap {
     const weights = new Map(this.base.weights);
-    this.params.forEach((param, i) => {
-      if (!param.rows) {
-        weights.set(param.tensor, values[i].clone());
-        return;
+    for (const { tensor, rowIds, value } of snapshot) {
+      if (!rowIds) {
+        weights.set(tensor, value.clone());
+        continue;
       }
-      const base = this.baseTensor(param.tensor);
+      const base = this.baseTensor(tensor);
       const data = Float32Array.from(base.dataSync() as Float32Array);
-      const rows = values[i].dataSync() as Float32Array;
+      const rows = value.dataSync() as Float32Array;
       const hidden = base.shape[1] as number;
-      param.rows.ids.forEach((id, j) => data.set(rows.subarray(j * hidden, (j + 1) * hidden), id * hidden));
-      weights.set(param.tensor, tf.tensor(data, base.shape, "float32"));
-    });
+      rowIds.forEach((id, j) => data.set(rows.subarray(j * hidden, (j + 1) * hidden), id * hidden));
+      weights.set(tensor, tf.tensor(data, base.shape, "float32"));
+    }
     return weights;
   }
 
   dispose(): void {
-    for (const param of this.params) this.remove(param);
+    for (const param of [...this.params]) this.remove(param);
   }
 
+  /**
+   * Base rows and delta rows concatenated in id order: slices of the frozen base between the runs of
+   * new ids, slices of the delta for the runs. The gradient of concat/slice hands each delta row
+   * exactly its row of the upstream gradient; nothing of size vocab is kept between steps.
+   */
   private composeOne(param: TrainableParameter, value: tf.Tensor): tf.Tensor {
     if (!param.rows) return value;
-    // Old rows come from the frozen base; row id_j comes from delta row j (index vocab + j).
-    return tf.gather(tf.concat([this.baseTensor(param.tensor), value], 0), param.rows.index);
+    const base = this.baseTensor(param.tensor);
+    const vocabRows = base.shape[0];
+    const pieces: tf.Tensor[] = [];
+    let cursor = 0;
+    for (const [firstId, deltaRow, length] of param.rows.runs) {
+      if (firstId > cursor) pieces.push(tf.slice(base, [cursor, 0], [firstId - cursor, -1]));
+      pieces.push(length === value.shape[0] ? value : tf.slice(value, [deltaRow, 0], [length, -1]));
+      cursor = firstId + length;
+    }
+    if (cursor < vocabRows) pieces.push(tf.slice(base, [cursor, 0], [vocabRows - cursor, -1]));
+    return pieces.length === 1 ? pieces[0] : tf.concat(pieces, 0);
   }
 
   private remove(param: TrainableParameter): void {
     param.value.dispose();
-    param.rows?.index.dispose();
     this.params.splice(this.params.indexOf(param), 1);
   }
 
@@ -149,4 +173,15 @@ export class TrainableParameters {
     if (!tensor) throw new TrainingError(`the model has no tensor "${name}"`, { tensor: name });
     return tensor;
   }
+}
+
+/** Maximal stretches of consecutive ids in a sorted list: [first id, index in the list, length]. */
+function consecutiveRuns(sortedIds: readonly number[]): Array<[number, number, number]> {
+  const runs: Array<[number, number, number]> = [];
+  sortedIds.forEach((id, j) => {
+    const last = runs[runs.length - 1];
+    if (last && last[0] + last[2] === id) last[2]++;
+    else runs.push([id, j, 1]);
+  });
+  return runs;
 }

@@ -1,0 +1,306 @@
+import * as tf from "@tensorflow/tfjs-core";
+import { DriftRecorder } from "../analysis/drift-recorder";
+import { batchAtStep } from "../data/batches";
+import type { TrainingData } from "../data/prepare-data";
+import { Table } from "../display/table";
+import { JUPYTER_DISPLAY, type Displayable, type MimeBundle } from "../display/mime-bundle";
+import { formatNumber } from "../display/text-format";
+import type { CausalLM } from "../models/causal-lm";
+import { notebookHost } from "../runtime/notebook-host";
+import { AdamW } from "./adamw";
+import type { LayerGroup } from "./layer-groups";
+import type { EvalRecord, RunEvent, RunStatus, StepRecord } from "./run-records";
+import { initialPlateauState, updatePlateau, type PlateauState } from "./schedules";
+import { learningRateOf, type ResolvedOptions } from "./train-options";
+import { evaluateLoss, trainStep } from "./train-step";
+import { disposeSnapshot, TrainableParameters, type Snapshot } from "./trainable-parameters";
+import { TrainingError } from "./training-error";
+import { TrainingMonitor } from "./training-monitor";
+import { initialUnfreezeState, stepUnfreeze, type UnfreezeState } from "./unfreeze-schedule";
+
+/** What `await run` gives. The caller owns the tensors of `model`, `latest` and `best.model` that the base does not share. */
+export interface TrainResult {
+  /** The model to use: the best-eval-loss weights when restoreBest applies, else the latest. */
+  model: CausalLM;
+  /** Weights after the last completed step. */
+  latest: CausalLM;
+  best?: { step: number; evalLoss: number; model: CausalLM };
+  status: RunStatus;
+  steps: number;
+  history: readonly StepRecord[];
+  evals: readonly EvalRecord[];
+}
+
+export interface RunSetup {
+  base: CausalLM;
+  newIds: readonly number[];
+  data: TrainingData;
+  options: ResolvedOptions;
+  groups: { all: LayerGroup[]; initial: LayerGroup[]; stages: LayerGroup[][] };
+  signal?: AbortSignal;
+  display: boolean;
+  title?: string;
+}
+
+/**
+ * A training run in progress or finished. `await run` resolves with a TrainResult when the run
+ * completes, early-stops, is stopped (`run.stop()`) or interrupted (the notebook's interrupt or
+ * options.signal); it rejects with the error when a step fails (e.g. a non-finite loss) — the
+ * weights of the last good step are kept either way, and `run.result` holds them.
+ * `resume()` continues from the latest weights with the optimizer state intact.
+ *
+ * Tensors: the run owns its trainable variables, optimizer moments and best snapshot; `dispose()`
+ * frees them (not the base model, not the result models).
+ */
+export class Run implements PromiseLike<TrainResult>, Displayable {
+  readonly history: StepRecord[] = [];
+  readonly evals: EvalRecord[] = [];
+  readonly events: RunEvent[] = [];
+  readonly drift: DriftRecorder;
+  readonly base: CausalLM;
+  readonly newIds: readonly number[];
+  status: RunStatus = "running";
+  error?: Error;
+  result?: TrainResult;
+  private completed = 0;
+  private totalSteps: number;
+  private readonly params: TrainableParameters;
+  private readonly optimizerOf = new Map<string, AdamW>();
+  private readonly optimizers: AdamW[] = [];
+  private readonly learningRates = new Map<string, number>();
+  private best?: { record: EvalRecord; snapshot: Snapshot };
+  private plateau: PlateauState = initialPlateauState;
+  private unfreezeState: UnfreezeState = initialUnfreezeState;
+  private stopRequested = false;
+  private promise: Promise<TrainResult>;
+
+  constructor(private readonly setup: RunSetup) {
+    this.base = setup.base;
+    this.newIds = setup.newIds;
+    this.totalSteps = setup.options.steps;
+    this.params = new TrainableParameters(setup.base);
+    this.startTraining(setup.groups.initial);
+    const hidden = setup.base.config.hiddenSize;
+    const sample = DriftRecorder.sampleExisting(
+      Math.min(setup.base.tokenizer.size, setup.base.config.vocabSize),
+      setup.newIds,
+      setup.options.driftSample,
+      setup.options.seed,
+    );
+    this.drift = new DriftRecorder(setup.newIds, sample, hidden, setup.options.driftEvery);
+    this.promise = this.segment(setup.signal);
+  }
+
+  /** Number of completed optimization steps. */
+  get completedSteps(): number {
+    return this.completed;
+  }
+
+  /** Elements the optimizer updates (gradients and each AdamW moment hold this many). */
+  get trainableElements(): number {
+    return this.params.elementCount;
+  }
+
+  /** Names of the layer groups training now. */
+  get trainingGroups(): string[] {
+    return [...new Set(this.params.list.map((p) => p.group))];
+  }
+
+  then<A = TrainResult, B = never>(
+    onFulfilled?: ((value: TrainResult) => A | PromiseLike<A>) | null,
+    onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
+  ): Promise<A | B> {
+    return this.promise.then(onFulfilled, onRejected);
+  }
+
+  /** Asks the run to stop at the next step boundary. */
+  stop(): void {
+    this.stopRequested = true;
+  }
+
+  /**
+   * Continues a run that is not running: up to its planned steps, plus `steps` more when given.
+   * Picks up the interrupt signal of the cell that calls it. Returns the run (await it again).
+   */
+  resume(options: { steps?: number; signal?: AbortSignal } = {}): this {
+    if (this.status === "running") throw new TrainingError("this run is still running; stop() it or await it first");
+    this.totalSteps = Math.max(this.totalSteps, this.completed) + (options.steps ?? 0);
+    if (this.completed >= this.totalSteps) throw new TrainingError("nothing to resume: all planned steps ran; pass {steps: N} to train further", { steps: this.completed });
+    this.stopRequested = false;
+    this.plateau = { ...this.plateau, evalsWithoutImprovement: 0 };
+    this.error = undefined;
+    this.status = "running";
+    this.events.push({ step: this.completed, kind: "resumed", message: `resumed at step ${this.completed} of ${this.totalSteps}` });
+    this.promise = this.segment(options.signal);
+    return this;
+  }
+
+  /** Frees the run's training state (variables, optimizer moments, best snapshot). */
+  dispose(): void {
+    this.params.dispose();
+    for (const optimizer of this.optimizers) optimizer.dispose();
+    disposeSnapshot(this.best?.snapshot);
+    this.best = undefined;
+  }
+
+  /** The summary table: status, steps, losses at start / best / end, groups trained. */
+  summary(): Table {
+    const first = this.history[0];
+    const last = this.history[this.history.length - 1];
+    const rows: Array<[string, string]> = [
+      ["status", this.status + (this.error ? ` (${this.error.message})` : "")],
+      ["steps", `${this.completed} / ${this.totalSteps}`],
+      ["groups trained", this.trainingGroups.join(", ")],
+      ["trainable elements", formatNumber(this.trainableElements)],
+      ["loss first → last", first && last ? `${formatNumber(first.loss)} → ${formatNumber(last.loss)}` : "–"],
+      ["new-token loss first → last", first && last ? `${formatNumber(first.newTokenLoss)} → ${formatNumber(last.newTokenLoss)}` : "–"],
+      ["eval loss first → last", this.evals.length > 0 ? `${formatNumber(this.evals[0].loss)} → ${formatNumber(this.evals[this.evals.length - 1].loss)}` : "–"],
+      ["best eval loss", this.best ? `${formatNumber(this.best.record.loss)} at step ${this.best.record.step}` : "–"],
+    ];
+    for (const event of this.events.filter((e) => e.kind === "unfreeze")) rows.push([`unfrozen at step ${event.step}`, (event.groups ?? []).join(", ")]);
+    return new Table({ columns: ["", "value"], rows, title: this.setup.title ?? "training run" });
+  }
+
+  [JUPYTER_DISPLAY](): MimeBundle {
+    return this.summary()[JUPYTER_DISPLAY]();
+  }
+
+  private startTraining(groups: readonly LayerGroup[]): string[] {
+    const added = this.params.add(groups);
+    if (added.length === 0) return [];
+    const optimizer = new AdamW(
+      added.map((p) => {
+        const lr = learningRateOf(p, this.setup.groups.all, this.base.layout, this.setup.options);
+        this.learningRates.set(p.key, lr);
+        return { name: p.key, params: [p.value], learningRate: lr, weightDecay: p.decay ? this.setup.options.weightDecay : 0 };
+      }),
+    );
+    this.optimizers.push(optimizer);
+    for (const p of added) this.optimizerOf.set(p.key, optimizer);
+    return [...new Set(added.map((p) => p.group))];
+  }
+
+  private async segment(signal: AbortSignal | undefined): Promise<TrainResult> {
+    const signals = [signal, notebookHost()?.signal].filter((s): s is AbortSignal => s !== undefined);
+    const firstStep = this.completed;
+    const monitor = new TrainingMonitor(this.setup.display, firstStep, this.totalSteps, this.setup.options.displayEvery, this.setup.title ?? "training");
+    const started = performance.now();
+    try {
+      if (this.completed === 0) {
+        this.recordDrift();
+        this.evaluate();
+      }
+      while (this.completed < this.totalSteps) {
+        if (this.stopRequested || signals.some((s) => s.aborted)) {
+          this.finish(this.stopRequested ? "stopped" : "interrupted");
+          break;
+        }
+        this.step(started);
+        monitor.update(this);
+        if (this.status !== "running") break;
+        // Let the kernel deliver interrupts and display messages between steps.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      if (this.status === "running") this.finish("completed");
+    } catch (error) {
+      this.status = "failed";
+      this.error = error instanceof Error ? error : new TrainingError(String(error));
+      this.events.push({ step: this.completed, kind: "failed", message: this.error.message });
+    } finally {
+      this.recordDrift();
+      this.result = this.buildResult();
+      monitor.close(this);
+    }
+    if (this.status === "failed") throw this.error;
+    return this.result;
+  }
+
+  private step(started: number): void {
+    const { options } = this.setup;
+    const index = this.completed;
+    const factor = options.schedule(index);
+    for (const p of this.params.list) this.optimizerOf.get(p.key)!.setLearningRate(p.key, this.learningRates.get(p.key)! * factor);
+    const batch = batchAtStep(this.setup.data.train, options.batchSize, options.seed, index);
+    const outcome = trainStep(this.base, this.params, this.optimizers, batch, {
+      step: index + 1,
+      clipNorm: options.clipNorm,
+      newIds: new Set(this.newIds),
+    });
+    this.completed = index + 1;
+    this.history.push({
+      step: this.completed,
+      loss: outcome.loss.all,
+      newTokenLoss: outcome.loss.newTokens,
+      otherLoss: outcome.loss.other,
+      lr: options.lr * factor,
+      gradNorm: outcome.totalGradNorm,
+      gradNorms: outcome.gradNorms,
+      seconds: (performance.now() - started) / 1000,
+    });
+    const evalLoss = this.completed % options.evalEvery === 0 || this.completed === this.totalSteps ? this.evaluate() : undefined;
+    if (this.drift.due(this.completed)) this.recordDrift();
+    this.maybeUnfreeze(evalLoss);
+    if (evalLoss !== undefined && options.earlyStopping && this.plateau.evalsWithoutImprovement >= options.earlyStopping.patience) {
+      this.finish("early-stopped");
+    }
+  }
+
+  /** Eval loss with the current weights (recorded; updates best and the plateau state), or undefined without eval data. */
+  private evaluate(): number | undefined {
+    const rows = this.setup.data.eval;
+    if (rows.length === 0) return undefined;
+    const split = evaluateLoss(this.base, () => this.params.compose(), rows, this.setup.options.batchSize, new Set(this.newIds));
+    const record: EvalRecord = { step: this.completed, loss: split.all, newTokenLoss: split.newTokens, otherLoss: split.other };
+    this.evals.push(record);
+    const minDelta = this.setup.options.earlyStopping ? this.setup.options.earlyStopping.minDelta : 0;
+    this.plateau = updatePlateau(this.plateau, this.completed, record.loss, minDelta);
+    if (this.plateau.bestStep === this.completed) {
+      disposeSnapshot(this.best?.snapshot);
+      this.best = { record, snapshot: this.params.snapshot() };
+      this.events.push({ step: this.completed, kind: "best", message: `best eval loss ${formatNumber(record.loss)}` });
+    }
+    return record.loss;
+  }
+
+  private maybeUnfreeze(evalLoss: number | undefined): void {
+    const trigger = this.setup.options.unfreeze;
+    const stages = this.setup.groups.stages;
+    if (!trigger || stages.length === 0) return;
+    const { state, open } = stepUnfreeze(this.unfreezeState, trigger, stages.length, this.completed, evalLoss);
+    this.unfreezeState = state;
+    if (!open) return;
+    const stage = stages[state.stagesOpened - 1];
+    this.startTraining(stage);
+    const names = stage.map((g) => g.name);
+    this.events.push({ step: this.completed, kind: "unfreeze", message: `unfroze ${names.join(", ")}`, groups: names });
+  }
+
+  private finish(status: RunStatus): void {
+    this.status = status;
+    this.events.push({ step: this.completed, kind: status as RunEvent["kind"], message: `${status} at step ${this.completed}` });
+  }
+
+  private recordDrift(): void {
+    tf.tidy(() => this.drift.record(this.completed, this.params.compose().get(this.base.layout.embedding)!));
+  }
+
+  private buildResult(): TrainResult {
+    const latestSnapshot = this.params.snapshot();
+    const latest = this.base.withChanges({ weights: this.params.toWeights(latestSnapshot) });
+    disposeSnapshot(latestSnapshot);
+    let best: TrainResult["best"];
+    if (this.best) {
+      const model = this.best.record.step === this.completed ? latest : this.base.withChanges({ weights: this.params.toWeights(this.best.snapshot) });
+      best = { step: this.best.record.step, evalLoss: this.best.record.loss, model };
+    }
+    return {
+      model: this.setup.options.restoreBest && best ? best.model : latest,
+      latest,
+      best,
+      status: this.status,
+      steps: this.completed,
+      history: this.history,
+      evals: this.evals,
+    };
+  }
+}

@@ -1,0 +1,52 @@
+import type { Example } from "../data/examples";
+import { prepareData, type TrainingData } from "../data/prepare-data";
+import type { CausalLM } from "../models/causal-lm";
+import { notebookHost } from "../runtime/notebook-host";
+import { Run } from "./run";
+import { resolveOptions, strategyGroups, type TrainOptions } from "./train-options";
+import { TrainingError } from "./training-error";
+
+/** A model together with the ids of the tokens added to it (what addTokens returns carries both). */
+export interface ModelWithNewTokens {
+  model: CausalLM;
+  newIds: readonly number[];
+}
+
+/**
+ * Trains `model` on `data` and returns the Run at once (training proceeds step by step on the event
+ * loop; `await run` for the result). `model` may be a model with its new token ids (the result of
+ * addTokens) — the "new rows" groups then know which rows are new. `data` is prepared TrainingData,
+ * a file path or an array of texts / {text} / {messages} (prepared with the model's tokenizer and
+ * the data options in `options`). The base model is never modified.
+ */
+export function train(
+  model: CausalLM | ModelWithNewTokens,
+  data: TrainingData | string | ReadonlyArray<string | Example>,
+  options: TrainOptions = {},
+): Run {
+  const base = "model" in model && "newIds" in model ? model.model : (model as CausalLM);
+  const newIds = [...(options.newIds ?? ("newIds" in model ? model.newIds : []))];
+  const prepared = isTrainingData(data) ? data : prepareData(base.tokenizer, data, options);
+  const resolved = resolveOptions(options);
+  if (prepared.eval.length === 0 && resolved.earlyStopping) {
+    if (options.earlyStopping) throw new TrainingError("early stopping needs eval data: set evalFraction > 0 or pass TrainingData with eval rows");
+    resolved.earlyStopping = false;
+    resolved.restoreBest = options.restoreBest ?? false;
+  }
+  const groups = strategyGroups(base.layout, newIds, resolved.strategy, options.unfreeze?.stages);
+  if (groups.initial.length === 0) throw new TrainingError("nothing to train: the selected layer groups are empty", { strategy: resolved.strategy });
+  return new Run({
+    base,
+    newIds,
+    data: prepared,
+    options: resolved,
+    groups,
+    signal: options.signal,
+    display: options.display ?? notebookHost() !== undefined,
+    title: typeof resolved.strategy === "string" ? `training (${resolved.strategy})` : `training (${resolved.strategy.join(", ")})`,
+  });
+}
+
+function isTrainingData(data: unknown): data is TrainingData {
+  return typeof data === "object" && data !== null && !Array.isArray(data) && "train" in data && "eval" in data;
+}

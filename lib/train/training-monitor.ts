@@ -1,0 +1,59 @@
+import { LiveDisplay } from "../display/live-display";
+import { ProgressBar } from "../display/progress-bar";
+import type { Displayable } from "../display/mime-bundle";
+import { displayIfHosted } from "../runtime/notebook-host";
+import type { EvalRecord, RunEvent, StepRecord } from "./run-records";
+import { trainingChart } from "./training-chart";
+
+/** What the monitor reads from a run. */
+export interface MonitoredRun {
+  readonly history: readonly StepRecord[];
+  readonly evals: readonly EvalRecord[];
+  readonly events: readonly RunEvent[];
+  readonly completedSteps: number;
+  summary(): Displayable;
+}
+
+/**
+ * Live view of one run segment in the notebook: a progress bar with ETA (its own display id),
+ * one training chart redrawn in place every `every` steps (one display id, update_display_data),
+ * and the summary table when the segment ends. Draws nothing without a notebook host.
+ */
+export class TrainingMonitor {
+  private readonly progress: ProgressBar;
+  private readonly progressDisplay = new LiveDisplay({ minIntervalMs: 200 });
+  private readonly chartDisplay = new LiveDisplay({ minIntervalMs: 250 });
+
+  constructor(
+    private readonly enabled: boolean,
+    private readonly firstStep: number,
+    lastStep: number,
+    private readonly every: number,
+    private readonly title: string,
+  ) {
+    this.progress = new ProgressBar({ total: Math.max(1, lastStep - firstStep), label: title, unit: "step" });
+  }
+
+  update(run: MonitoredRun): void {
+    if (!this.enabled) return;
+    const last = run.history[run.history.length - 1];
+    const metrics: Record<string, number> = last ? { loss: last.loss, "new-token loss": last.newTokenLoss } : {};
+    const lastEval = run.evals[run.evals.length - 1];
+    if (lastEval) metrics["eval loss"] = lastEval.loss;
+    this.progressDisplay.update(this.progress.update(run.completedSteps - this.firstStep, metrics));
+    if ((run.completedSteps - this.firstStep) % this.every === 0) this.chartDisplay.update(this.chart(run));
+  }
+
+  close(run: MonitoredRun): void {
+    if (!this.enabled) return;
+    this.progressDisplay.update(this.progress.update(run.completedSteps - this.firstStep));
+    this.progressDisplay.close();
+    if (run.history.length > 0) this.chartDisplay.update(this.chart(run));
+    this.chartDisplay.close();
+    displayIfHosted(run.summary());
+  }
+
+  private chart(run: MonitoredRun): Displayable {
+    return trainingChart(run.history, run.evals, run.events, this.title);
+  }
+}
