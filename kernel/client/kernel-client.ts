@@ -59,6 +59,8 @@ export class KernelClient {
   private readonly iopubByParent = new Map<string, JupyterMessage[]>();
   private readonly iopubWaiters = new Map<string, () => void>();
   private readonly replyWaiters = new Map<string, (reply: JupyterMessage) => void>();
+  /** Replies that arrived before anyone asked for them (a fast kernel beats `await send`). */
+  private readonly earlyReplies = new Map<string, JupyterMessage>();
   private exited: Promise<number | null>;
 
   private constructor(
@@ -126,6 +128,11 @@ export class KernelClient {
   }
 
   replyTo(msgId: string, timeoutMs = 60_000): Promise<JupyterMessage> {
+    const early = this.earlyReplies.get(msgId);
+    if (early) {
+      this.earlyReplies.delete(msgId);
+      return Promise.resolve(early);
+    }
     return withTimeout(
       new Promise((resolve) => this.replyWaiters.set(msgId, resolve)),
       timeoutMs,
@@ -214,9 +221,13 @@ export class KernelClient {
           continue;
         }
         const parent = parentMsgId(message);
-        if (parent) {
-          this.replyWaiters.get(parent)?.(message);
+        if (!parent) continue;
+        const waiter = this.replyWaiters.get(parent);
+        if (waiter) {
           this.replyWaiters.delete(parent);
+          waiter(message);
+        } else {
+          this.earlyReplies.set(parent, message);
         }
       }
     } catch {

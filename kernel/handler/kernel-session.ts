@@ -150,10 +150,13 @@ export class KernelSession implements ExecuteContext {
       case "comm_info_request":
         return reply("comm_info_reply", { status: "ok", comms: this.comms.info((content as { target_name?: string }).target_name) });
       case "comm_open":
+        this.publisher.parent = message.header; // what the target sends answers this request
         return this.comms.handleOpen(content, message.buffers);
       case "comm_msg":
+        this.publisher.parent = message.header;
         return this.comms.handleMessage(content, message.buffers);
       case "comm_close":
+        this.publisher.parent = message.header;
         return this.comms.handleClose(content);
       case "shutdown_request": {
         const restart = Boolean((content as { restart?: boolean }).restart);

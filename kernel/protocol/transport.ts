@@ -20,9 +20,11 @@ export class KernelTransport {
 
   static async start(connection: ConnectionInfo, onMessage: (incoming: IncomingMessage) => void): Promise<KernelTransport> {
     // The worker is a .ts file: register tsx inside it before loading it.
+    // Eval'd worker code resolves from the process's cwd (the notebook's), so pass absolute paths.
     const workerPath = require.resolve("./transport-worker");
+    const tsxPath = require.resolve("tsx/cjs");
     const transport = new KernelTransport(
-      new Worker(`require("tsx/cjs"); require(${JSON.stringify(workerPath)});`, {
+      new Worker(`require(${JSON.stringify(tsxPath)}); require(${JSON.stringify(workerPath)});`, {
         eval: true,
         workerData: { connection, session: randomUUID() } /* one session per kernel process */,
         stdout: false,

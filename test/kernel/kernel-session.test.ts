@@ -1,0 +1,306 @@
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as zmq from "zeromq";
+import type { KernelClient } from "../../kernel/client/kernel-client";
+import { endpoint } from "../../kernel/protocol/connection-file";
+import type { JupyterMessage } from "../../kernel/protocol/message";
+import { encodeMessage, makeHeader } from "../../kernel/protocol/wire";
+import { ofType, sleep, startKernel, textOf } from "./kernel-fixture";
+
+/** A notebook directory with a local .ts module and an ESM-only package (no CommonJS entry). */
+function makeNotebookDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "tokenlab-notebook-"));
+  writeFileSync(join(dir, "helper.ts"), "export function double(n: number): number { return n * 2; }\n");
+  const pkg = join(dir, "node_modules", "esm-only-fixture");
+  mkdirSync(pkg, { recursive: true });
+  writeFileSync(join(pkg, "package.json"), JSON.stringify({ name: "esm-only-fixture", type: "module", exports: { ".": { types: "./index.d.ts", default: "./index.js" } }, types: "./index.d.ts" }));
+  writeFileSync(join(pkg, "index.js"), "export default function shout(s) { return s.toUpperCase() + '!'; }\nexport const kind = 'esm';\n");
+  writeFileSync(join(pkg, "index.d.ts"), "export default function shout(s: string): string;\nexport declare const kind: string;\n");
+  return dir;
+}
+
+function content<T>(message: JupyterMessage): T {
+  return message.content as T;
+}
+
+describe("tokenlab kernel over zeromq", function () {
+  let client: KernelClient;
+  let cleanup: () => Promise<void>;
+  let notebookDir: string;
+
+  before(async function () {
+    notebookDir = makeNotebookDir();
+    ({ client, cleanup } = await startKernel(notebookDir));
+  });
+  after(async function () {
+    await cleanup?.();
+    rmSync(notebookDir, { recursive: true, force: true });
+  });
+
+  it("answers kernel_info with status, protocol 5.3, TypeScript language info and a backend banner", async function () {
+    const reply = await client.request("shell", "kernel_info_request", {});
+    const info = content<{ status: string; protocol_version: string; implementation: string; banner: string; language_info: Record<string, string> }>(reply);
+    assert.equal(info.status, "ok");
+    assert.equal(info.protocol_version, "5.3");
+    assert.equal(info.implementation, "tokenlab");
+    assert.equal(info.language_info.name, "typescript");
+    assert.equal(info.language_info.file_extension, ".ts");
+    assert.equal(info.language_info.mimetype, "text/typescript");
+    assert.match(info.banner, /tfjs backend/);
+  });
+
+  it("wraps execution in busy, execute_input, execute_result, idle — all parented to the request", async function () {
+    const { reply, outputs } = await client.execute("const base: number = 40;\nbase + 2");
+    assert.equal(content<{ status: string }>(reply).status, "ok");
+    assert.deepEqual(outputs.map((m) => m.header.msg_type), ["status", "execute_input", "execute_result", "status"]);
+    assert.deepEqual(outputs.map((m) => m.content.execution_state).filter(Boolean), ["busy", "idle"]);
+    assert.equal(textOf(outputs), "42");
+    const count = content<{ execution_count: number }>(reply).execution_count;
+    assert.equal(content<{ execution_count: number }>(ofType(outputs, "execute_result")[0]).execution_count, count);
+    assert.equal(content<{ execution_count: number }>(ofType(outputs, "execute_input")[0]).execution_count, count);
+  });
+
+  it("shows nothing for undefined, and a Symbol.for('Jupyter.display') bundle plus text/plain for displayables", async function () {
+    const none = await client.execute("let nothing: undefined = undefined;\nnothing");
+    assert.equal(ofType(none.outputs, "execute_result").length, 0);
+    const rich = await client.execute(
+      'const card = { [Symbol.for("Jupyter.display")]() { return { "text/html": "<b>card</b>" }; } };\ncard',
+    );
+    const data = content<{ data: Record<string, string> }>(ofType(rich.outputs, "execute_result")[0]).data;
+    assert.equal(data["text/html"], "<b>card</b>");
+    assert.equal(typeof data["text/plain"], "string");
+  });
+
+  it("sends console output as stdout and stderr streams", async function () {
+    const { outputs } = await client.execute('console.log("to out"); console.error("to err")');
+    const streams = ofType(outputs, "stream").map((m) => content<{ name: string; text: string }>(m));
+    assert.deepEqual(streams, [{ name: "stdout", text: "to out\n" }, { name: "stderr", text: "to err\n" }]);
+  });
+
+  for (const [kind, code, ename, line] of [
+    ["a type error", 'const wrong: string = 1;', "TypeScriptError", 1],
+    ["a runtime exception", "function boom(): never {\n  throw new RangeError('no');\n}\nboom();", "RangeError", 2],
+    ["a rejected promise", "const settled = 1;\nawait Promise.reject(new SyntaxError('rejected'));", "SyntaxError", 2],
+    ["an error thrown in a callback the cell started", "setTimeout(() => {\n  throw new EvalError('late');\n}, 5);\nawait new Promise((r) => setTimeout(r, 200));", "EvalError", 2],
+  ] as const) {
+    it(`reports ${kind} as iopub error and execute_reply error with the cell line`, async function () {
+      const { reply, outputs } = await client.execute(code);
+      const replied = content<{ status: string; ename: string; evalue: string; traceback: string[] }>(reply);
+      assert.equal(replied.status, "error");
+      assert.equal(replied.ename, ename);
+      const [error] = ofType(outputs, "error");
+      assert.ok(error, "an iopub error message");
+      assert.equal(content<{ ename: string }>(error).ename, ename);
+      assert.ok(replied.traceback.some((entry) => entry.includes(`cell[${(reply.content as { execution_count: number }).execution_count}]:${line}`)), replied.traceback.join("\n"));
+      const after = await client.execute("1 + 1");
+      assert.equal(textOf(after.outputs), "2", "the kernel survives and later cells run");
+    });
+  }
+
+  it("aborts queued executes after an error when stop_on_error is set, and runs them when it is not", async function () {
+    const failing = await client.send("shell", "execute_request", { code: "await new Promise((r) => setTimeout(r, 300));\nthrow new Error('first');", silent: false, stop_on_error: true });
+    const queued = await client.send("shell", "execute_request", { code: "globalThis.ranAfterError = true;", silent: false, stop_on_error: true });
+    assert.equal(content<{ status: string }>(await client.replyTo(failing)).status, "error");
+    assert.equal(content<{ status: string }>(await client.replyTo(queued)).status, "aborted");
+    const check = await client.execute("(globalThis as any).ranAfterError === true");
+    assert.equal(textOf(check.outputs), "false");
+
+    const lenient = await client.send("shell", "execute_request", { code: "await new Promise((r) => setTimeout(r, 300));\nthrow new Error('again');", silent: false, stop_on_error: false });
+    const next = await client.send("shell", "execute_request", { code: "'still ran'", silent: false, stop_on_error: false });
+    await client.replyTo(lenient);
+    assert.equal(content<{ status: string }>(await client.replyTo(next)).status, "ok");
+  });
+
+  it("display() sends display_data, then update_display_data for the same id; clearOutput sends clear_output", async function () {
+    const { outputs } = await client.execute(
+      'display({ "text/html": "<i>v1</i>" }, { id: "progress" });\ndisplay("v2", { id: "progress", update: true });\nclearOutput(true);',
+    );
+    const [shown] = ofType(outputs, "display_data");
+    const [updated] = ofType(outputs, "update_display_data");
+    assert.equal(content<{ data: Record<string, string> }>(shown).data["text/html"], "<i>v1</i>");
+    assert.equal(content<{ transient: { display_id: string } }>(shown).transient.display_id, "progress");
+    assert.equal(content<{ transient: { display_id: string } }>(updated).transient.display_id, "progress");
+    assert.equal(content<{ data: Record<string, string> }>(updated).data["text/plain"], "'v2'");
+    assert.deepEqual(content(ofType(outputs, "clear_output")[0]), { wait: true });
+  });
+
+  it("input() asks the frontend through input_request on stdin", async function () {
+    client.onInputRequest = async (prompt) => `answer to ${prompt}`;
+    const { outputs } = await client.execute("const answer = await input('name? ');\nanswer");
+    assert.equal(textOf(outputs), "'answer to name? '");
+    const refused = await client.execute("await input('x')", { allow_stdin: false });
+    assert.equal(content<{ ename: string }>(refused.reply).ename, "StdinNotAllowedError");
+  });
+
+  it("exposes a NotebookHost with a fresh AbortSignal per execution", async function () {
+    await client.execute('const host = (globalThis as any)[Symbol.for("tokenlab.notebookHost")];\nconst firstSignal = host.signal;');
+    const { outputs } = await client.execute("host.signal !== firstSignal && host.signal.aborted === false && typeof host.display === 'function'");
+    assert.equal(textOf(outputs), "true");
+  });
+
+  it("completes from the language service, including names from earlier cells", async function () {
+    await client.execute("const tokenizerVocabSize = 32000;");
+    const reply = content<{ status: string; matches: string[]; cursor_start: number; cursor_end: number }>(
+      await client.request("shell", "complete_request", { code: "tokenizerVo", cursor_pos: 11 }),
+    );
+    assert.equal(reply.status, "ok");
+    assert.ok(reply.matches.includes("tokenizerVocabSize"));
+    assert.deepEqual([reply.cursor_start, reply.cursor_end], [0, 11]);
+    const members = content<{ matches: string[] }>(await client.request("shell", "complete_request", { code: "Math.fl", cursor_pos: 7 }));
+    assert.ok(members.matches.includes("floor"));
+  });
+
+  it("inspects known symbols with type and doc, and says found: false for unknown ones", async function () {
+    await client.execute("/** Number of merges learned. */\nconst mergeCount: number = 5;");
+    const known = content<{ found: boolean; data: Record<string, string> }>(
+      await client.request("shell", "inspect_request", { code: "mergeCount", cursor_pos: 3, detail_level: 0 }),
+    );
+    assert.equal(known.found, true);
+    assert.match(known.data["text/plain"], /const mergeCount: number/);
+    assert.match(known.data["text/plain"], /Number of merges learned\./);
+    const unknown = content<{ found: boolean }>(await client.request("shell", "inspect_request", { code: "   ", cursor_pos: 1, detail_level: 0 }));
+    assert.equal(unknown.found, false);
+  });
+
+  it("answers is_complete with complete, incomplete (with indent) and invalid", async function () {
+    const ask = async (code: string) => content<{ status: string; indent?: string }>(await client.request("shell", "is_complete_request", { code }));
+    assert.deepEqual(await ask("const a = 1;"), { status: "complete" });
+    const incomplete = await ask("function f() {");
+    assert.equal(incomplete.status, "incomplete");
+    assert.equal(typeof incomplete.indent, "string");
+    assert.deepEqual(await ask("const = = 1;"), { status: "invalid" });
+  });
+
+  it("answers history requests: tail, range and search", async function () {
+    await client.execute("const historyMarker = 'h1';");
+    await client.execute("historyMarker + '2'");
+    const tail = content<{ history: Array<[number, number, string]> }>(await client.request("shell", "history_request", { hist_access_type: "tail", n: 2, output: false, raw: true }));
+    assert.deepEqual(tail.history.map((row) => row[2]), ["const historyMarker = 'h1';", "historyMarker + '2'"]);
+    const [session, line] = tail.history[1];
+    const range = content<{ history: Array<[number, number, string]> }>(await client.request("shell", "history_request", { hist_access_type: "range", session, start: line, stop: line + 1, output: true, raw: true }));
+    assert.deepEqual(range.history, [[session, line, ["historyMarker + '2'", "'h12'"]]]);
+    const search = content<{ history: Array<[number, number, string]> }>(await client.request("shell", "history_request", { hist_access_type: "search", pattern: "historyMarker*", output: false, raw: true }));
+    assert.deepEqual(search.history.map((row) => row[2]), ["historyMarker + '2'"]);
+  });
+
+  it("routes comms both ways: kernel-opened comms, frontend-opened comms to registered targets, comm_info, close", async function () {
+    const opened = await client.execute(
+      'const comms = (globalThis as any)[Symbol.for("tokenlab.notebookHost")].comms;\n' +
+        'comms.registerTarget("echo", (comm: any, data: any) => {\n' +
+        '  comm.send({ hello: data.name });\n' +
+        '  comm.onMessage((msg: any) => comm.send({ echo: msg }));\n' +
+        '  comm.onClose(() => (globalThis as any).echoClosed = true);\n' +
+        "});\n" +
+        'const fromKernel = comms.open("kernel.side", { started: 1 });',
+    );
+    const [kernelOpen] = ofType(opened.outputs, "comm_open");
+    assert.equal(content<{ target_name: string }>(kernelOpen).target_name, "kernel.side");
+    assert.deepEqual(content<{ data: unknown }>(kernelOpen).data, { started: 1 });
+
+    const openId = await client.send("shell", "comm_open", { comm_id: "c-1", target_name: "echo", data: { name: "frontend" } });
+    const greeting = ofType(await client.iopubFor(openId), "comm_msg");
+    assert.deepEqual(content<{ comm_id: string; data: unknown }>(greeting[0]), { comm_id: "c-1", data: { hello: "frontend" }, metadata: {} });
+
+    const info = content<{ comms: Record<string, { target_name: string }> }>(await client.request("shell", "comm_info_request", { target_name: "echo" }));
+    assert.deepEqual(info.comms, { "c-1": { target_name: "echo" } });
+
+    const msgId = await client.send("shell", "comm_msg", { comm_id: "c-1", data: { n: 7 } });
+    const echoed = ofType(await client.iopubFor(msgId), "comm_msg");
+    assert.deepEqual(content<{ data: unknown }>(echoed[0]).data, { echo: { n: 7 } });
+
+    const closeId = await client.send("shell", "comm_close", { comm_id: "c-1", data: {} });
+    await client.iopubFor(closeId);
+    const afterClose = content<{ comms: Record<string, unknown> }>(await client.request("shell", "comm_info_request", { target_name: "echo" }));
+    assert.deepEqual(afterClose.comms, {});
+    assert.equal(textOf((await client.execute("(globalThis as any).echoClosed")).outputs), "true");
+  });
+
+  it("drops messages with a forged or missing signature without executing them", async function () {
+    for (const signature of ["0".repeat(64), ""]) {
+      const message: JupyterMessage = {
+        header: makeHeader("execute_request", "attacker"), parent_header: {}, metadata: {},
+        content: { code: "globalThis.forged = true;", silent: false }, buffers: [],
+      };
+      const frames = encodeMessage(message, client.connection.key);
+      frames[1] = Buffer.from(signature); // [delimiter, signature, header, ...]
+      await client.sendFrames("shell", frames);
+      await sleep(300);
+      assert.equal(client.iopubSoFar(message.header.msg_id).length, 0, "no busy status: the request was not acted on");
+    }
+    assert.equal(textOf((await client.execute("(globalThis as any).forged === true")).outputs), "false");
+    assert.match(client.kernelLog, /dropped a shell message: wrong signature/);
+    assert.match(client.kernelLog, /dropped a shell message: missing signature/);
+  });
+
+  it("interrupt_request breaks a synchronous loop; variables survive", async function () {
+    await client.execute("let survivor = 'kept';\nlet spins = 0;");
+    const running = await client.send("shell", "execute_request", { code: "while (true) { spins++; }", silent: false });
+    await waitForExecuteInput(client, running);
+    await sleep(200);
+    const interruptReply = await client.request("control", "interrupt_request", {});
+    assert.equal(content<{ status: string }>(interruptReply).status, "ok");
+    const reply = content<{ status: string; ename: string }>(await client.replyTo(running, 10_000));
+    assert.equal(reply.status, "error");
+    assert.equal(reply.ename, "InterruptError");
+    assert.equal(textOf((await client.execute("survivor + ' ' + (spins > 0)")).outputs), "'kept true'");
+  });
+
+  it("interrupt_request rejects an awaiting cell and aborts its AbortSignal; SIGINT does the same", async function () {
+    for (const interrupt of [
+      () => client.request("control", "interrupt_request", {}),
+      async () => void client.process.kill("SIGINT"),
+    ]) {
+      const running = await client.send("shell", "execute_request", {
+        code: 'const signal = (globalThis as any)[Symbol.for("tokenlab.notebookHost")].signal;\n' +
+          "signal.addEventListener('abort', () => (globalThis as any).sawAbort = true);\n" +
+          "await new Promise((r) => setTimeout(r, 60_000));",
+        silent: false,
+      });
+      await waitForExecuteInput(client, running);
+      await sleep(200);
+      await interrupt();
+      const reply = content<{ status: string; ename: string }>(await client.replyTo(running, 10_000));
+      assert.equal(reply.ename, "InterruptError");
+      assert.equal(textOf((await client.execute("(globalThis as any).sawAbort === true && survivor")).outputs), "'kept'");
+      await client.execute("(globalThis as any).sawAbort = false");
+    }
+  });
+
+  it("imports an ESM-only npm package, a local .ts file and tokenlab itself", async function () {
+    const esm = await client.execute('import shout, { kind } from "esm-only-fixture";\nshout("hi") + kind');
+    assert.equal(textOf(esm.outputs), "'HI!esm'", JSON.stringify(esm.reply.content));
+    const local = await client.execute('import { double } from "./helper";\ndouble(21)');
+    assert.equal(textOf(local.outputs), "42", JSON.stringify(local.reply.content));
+    const own = await client.execute('import { isDisplayable } from "tokenlab/lib/display/mime-bundle";\nisDisplayable(card)');
+    assert.equal(textOf(own.outputs), "true", JSON.stringify(own.reply.content));
+  });
+});
+
+async function waitForExecuteInput(client: KernelClient, msgId: string): Promise<void> {
+  for (let waited = 0; waited < 10_000; waited += 50) {
+    if (client.iopubSoFar(msgId).some((m) => m.header.msg_type === "execute_input")) return;
+    await sleep(50);
+  }
+  throw new Error("the cell never started");
+}
+
+describe("tokenlab kernel shutdown", function () {
+  it("replies to shutdown_request, exits with code 0 and releases its ports", async function () {
+    const dir = mkdtempSync(join(tmpdir(), "tokenlab-shutdown-"));
+    const { client, cleanup } = await startKernel(dir);
+    try {
+      await client.execute("setInterval(() => {}, 1000); 1");
+      const { reply, exitCode } = await client.shutdown(true);
+      assert.deepEqual(reply.content, { status: "ok", restart: true });
+      assert.equal(exitCode, 0);
+      const probe = new zmq.Router();
+      await probe.bind(endpoint(client.connection, "shell")); // fails if the kernel left it open
+      probe.close();
+    } finally {
+      await cleanup();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
