@@ -1,0 +1,185 @@
+import * as assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs-core";
+import { IGNORE_INDEX, type PackedSequence } from "../../lib/data/pack";
+import { train } from "../../lib/train/train";
+import { evaluateLoss } from "../../lib/train/train-step";
+import { TrainingError } from "../../lib/train/training-error";
+import { bytesOf, disposeModels, trainFixture, type TrainFixture } from "./train-fixture";
+
+describe("train()", function () {
+  this.timeout(120000);
+  let fx: TrainFixture;
+  before(async () => (fx = await trainFixture()));
+  after(() => fx.cleanup());
+
+  for (const tied of [false, true]) {
+    it(`"new-rows" leaves every other weight bit-identical and changes the new rows (${tied ? "tied" : "untied"})`, async () => {
+      const local = tied ? await trainFixture({ tied: true }) : fx;
+      try {
+        const tensorsBefore = tf.memory().numTensors;
+        const run = train({ model: local.model, newIds: local.newIds }, local.data, { strategy: "new-rows", steps: 6, batchSize: 4, lr: 0.05 });
+        const result = await run;
+        assert.equal(result.status, "completed");
+        const { embedding, head } = local.model.layout;
+        const rowTensors = [embedding, ...(head ? [head] : [])];
+        for (const [name, baseTensor] of local.model.weights) {
+          const trained = result.model.weights.get(name)!;
+          if (!rowTensors.includes(name)) {
+            assert.ok(bytesOf(trained).equals(bytesOf(baseTensor)), `${name} changed`);
+            continue;
+          }
+          const hidden = baseTensor.shape[1]!;
+          const rowBytes = hidden * 4;
+          const a = bytesOf(baseTensor);
+          const b = bytesOf(trained);
+          for (let row = 0; row < baseTensor.shape[0]; row++) {
+            const same = a.subarray(row * rowBytes, (row + 1) * rowBytes).equals(b.subarray(row * rowBytes, (row + 1) * rowBytes));
+            assert.equal(same, !local.newIds.includes(row), `${name} row ${row}`);
+          }
+        }
+        assert.deepEqual(run.trainingGroups, ["embed.new", ...(tied ? [] : ["head.new"])]);
+        assert.equal(run.trainableElements, local.newIds.length * local.model.config.hiddenSize * (tied ? 1 : 2));
+        run.dispose();
+        disposeModels(local.model, result.latest, result.best?.model);
+        assert.equal(tf.memory().numTensors, tensorsBefore);
+      } finally {
+        if (tied) local.cleanup();
+      }
+    });
+  }
+
+  it("splits the loss by new-token targets exactly as an independent float64 computation on a hand-built batch", async () => {
+    const [a, b] = fx.newIds;
+    const rows: PackedSequence[] = [
+      { inputIds: [5, a, 70, 71, b, 9], labels: [a, 70, IGNORE_INDEX, b, 9, a], attentionMask: [1, 1, 1, 1, 1, 1] },
+      { inputIds: [b, 100, 101, 102, a, 3], labels: [100, IGNORE_INDEX, 102, a, 3, 4], attentionMask: [1, 1, 1, 1, 1, 1] },
+    ];
+    const run = train({ model: fx.model, newIds: fx.newIds }, { train: rows, eval: [], seqLen: 6 }, { steps: 1, batchSize: 2 });
+    const result = await run;
+    const logits = fx.model.logits(rows.map((r) => r.inputIds));
+    const values = logits.dataSync();
+    const vocab = logits.shape[2];
+    logits.dispose();
+    const sums = { new: 0, newCount: 0, other: 0, otherCount: 0 };
+    rows.forEach((row, r) =>
+      row.labels.forEach((label, t) => {
+        if (label === IGNORE_INDEX) return;
+        const offset = (r * row.labels.length + t) * vocab;
+        let max = -Infinity;
+        for (let v = 0; v < vocab; v++) max = Math.max(max, values[offset + v]);
+        let total = 0;
+        for (let v = 0; v < vocab; v++) total += Math.exp(values[offset + v] - max);
+        const nll = Math.log(total) + max - values[offset + label];
+        if (fx.newIds.includes(label)) (sums.new += nll), sums.newCount++;
+        else (sums.other += nll), sums.otherCount++;
+      }),
+    );
+    const step = result.history[0];
+    assert.equal(sums.newCount, 4);
+    assert.equal(sums.otherCount, 6);
+    assert.ok(Math.abs(step.newTokenLoss - sums.new / sums.newCount) < 1e-5, `${step.newTokenLoss} vs ${sums.new / sums.newCount}`);
+    assert.ok(Math.abs(step.otherLoss - sums.other / sums.otherCount) < 1e-5);
+    assert.ok(Math.abs(step.loss - (sums.new + sums.other) / 10) < 1e-5);
+    run.dispose();
+    disposeModels(fx.model, result.latest);
+  });
+
+  it("gradual unfreezing opens exactly the scheduled groups at the scheduled steps", async () => {
+    const run = train({ model: fx.model, newIds: fx.newIds }, fx.data, {
+      strategy: "gradual",
+      steps: 5,
+      batchSize: 4,
+      unfreeze: { every: 3, stages: [["block.1"], ["block.0.mlp"]] },
+      groupLr: { "block.*": 0.01 },
+    });
+    const result = await run;
+    const unfreezes = run.events.filter((e) => e.kind === "unfreeze").map((e) => [e.step, e.groups]);
+    assert.deepEqual(unfreezes, [[3, ["block.1"]]]);
+    assert.deepEqual(run.trainingGroups, ["embed.new", "head.new", "block.1"]);
+    // Grad norms are reported only for groups that train, from the step after they opened.
+    assert.deepEqual(Object.keys(result.history[2].gradNorms), ["embed.new", "head.new"]);
+    assert.deepEqual(Object.keys(result.history[3].gradNorms), ["embed.new", "head.new", "block.1"]);
+    for (const [name, baseTensor] of fx.model.weights) {
+      const changed = !bytesOf(result.model.weights.get(name)!).equals(bytesOf(baseTensor));
+      const inBlock1 = name.startsWith("model.layers.1.");
+      if (name.startsWith("model.layers.")) assert.equal(changed, inBlock1, name);
+    }
+    run.dispose();
+    disposeModels(fx.model, result.latest, result.best?.model);
+  });
+
+  it("early stopping ends after `patience` worse evals and returns the best step's weights", async () => {
+    const run = train({ model: fx.model, newIds: fx.newIds }, fx.data, {
+      strategy: "full",
+      steps: 40,
+      batchSize: 4,
+      lr: 0.05,
+      schedule: "constant",
+      evalEvery: 1,
+      earlyStopping: { patience: 2 },
+    });
+    const result = await run;
+    assert.equal(result.status, "early-stopped");
+    const losses = result.evals.map((e) => e.loss);
+    const bestIndex = losses.indexOf(Math.min(...losses));
+    assert.equal(result.best!.step, result.evals[bestIndex].step);
+    assert.equal(result.evals.length - 1 - bestIndex, 2, "stopped after exactly `patience` evals without improvement");
+    assert.ok(result.best!.step < result.steps);
+    assert.equal(result.model, result.best!.model);
+    // The returned weights really are the best step's: re-evaluate them independently of the run.
+    const newIds = new Set(fx.newIds);
+    const again = evaluateLoss(result.model, () => result.model.weights, fx.data.eval, 4, newIds).all;
+    assert.ok(Math.abs(again - result.best!.evalLoss) < 1e-5, `${again} vs ${result.best!.evalLoss}`);
+    const latest = evaluateLoss(result.latest, () => result.latest.weights, fx.data.eval, 4, newIds).all;
+    assert.ok(Math.abs(latest - losses[losses.length - 1]) < 1e-5);
+    run.dispose();
+    disposeModels(fx.model, result.latest, result.best?.model);
+  });
+
+  it("an interrupt stops at a step boundary; resume() finishes bit-identical to an uninterrupted run", async () => {
+    const options = { strategy: "gradual" as const, steps: 8, batchSize: 4, unfreeze: { every: 4 }, seed: 3 };
+    const reference = train({ model: fx.model, newIds: fx.newIds }, fx.data, options);
+    const expected = await reference;
+
+    const controller = new AbortController();
+    const run = train({ model: fx.model, newIds: fx.newIds }, fx.data, { ...options, signal: controller.signal });
+    const watcher = setInterval(() => run.completedSteps >= 3 && controller.abort(), 1);
+    const stopped = await run;
+    clearInterval(watcher);
+    assert.equal(stopped.status, "interrupted");
+    assert.ok(stopped.steps >= 3 && stopped.steps < 8, `stopped at ${stopped.steps}`);
+    assert.equal(run.history.length, stopped.steps);
+    assert.deepEqual(run.history.map((h) => h.step), Array.from({ length: stopped.steps }, (_, i) => i + 1));
+    assert.deepEqual(run.history.map((h) => h.loss), expected.history.slice(0, stopped.steps).map((h) => h.loss));
+
+    const finished = await run.resume();
+    assert.equal(finished.status, "completed");
+    assert.deepEqual(finished.history.map((h) => h.loss), expected.history.map((h) => h.loss));
+    for (const [name, tensor] of expected.latest.weights) {
+      assert.ok(bytesOf(finished.latest.weights.get(name)!).equals(bytesOf(tensor)), `${name} differs after resume`);
+    }
+    reference.dispose();
+    run.dispose();
+    disposeModels(fx.model, expected.latest, expected.best?.model, stopped.latest, stopped.best?.model, finished.latest, finished.best?.model);
+  });
+
+  it("stops with a clear error naming the step and group when the loss turns NaN, keeping the last good weights", async () => {
+    const { embedding } = fx.model.layout;
+    const base = fx.model.weights.get(embedding)!;
+    const data = Float32Array.from(base.dataSync() as Float32Array);
+    data[fx.newIds[0] * base.shape[1]!] = NaN;
+    const poisoned = tf.tensor(data, base.shape);
+    const model = fx.model.withChanges({ weights: new Map([...fx.model.weights, [embedding, poisoned]]) });
+    const run = train({ model, newIds: fx.newIds }, fx.data, { steps: 3, batchSize: 4 });
+    await assert.rejects(
+      Promise.resolve(run),
+      (error: any) =>
+        error instanceof TrainingError && error.context.step === 1 && /step 1/.test(error.message) && /embed\.new/.test(error.message),
+    );
+    assert.equal(run.status, "failed");
+    assert.equal(run.result!.steps, 0);
+    run.dispose();
+    disposeModels(model, run.result!.latest);
+    poisoned.dispose();
+  });
+});
