@@ -1,0 +1,212 @@
+/**
+ * Initialization strategies for the embedding rows of new tokens. Each is a named pure function
+ * (context, token) → row [hidden]; the context holds ONE matrix (the input embedding, or an untied
+ * output head — whose new rows are then computed from the head's own rows, unlike LLaMA-Factory)
+ * and the BASE tokenizer (never the extended one, unlike Unsloth's interpolation).
+ *
+ * Tensors: the returned row is owned by the caller; the context's tensors are borrowed.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import type { HfTokenizer } from "../hf/tokenizer";
+import { AddTokensError } from "./add-tokens-error";
+import { gaussianSamples } from "./seeded-gaussian";
+import type { AddedTokenFlags } from "./token-spec";
+
+/** What a user init function receives. */
+export interface InitFunctionArgs {
+  /** The matrix the row goes into (base rows): the embedding for role "input", the head for "output". */
+  matrix: tf.Tensor2D;
+  role: "input" | "output";
+  embedding: tf.Tensor2D;
+  /** The untied output head, or null when tied. */
+  head: tf.Tensor2D | null;
+  baseTokenizer: HfTokenizer;
+  token: { content: string; id: number; flags: AddedTokenFlags };
+}
+
+/** A user strategy: returns the row ([hidden] numbers). Called once per matrix (input, untied output). */
+export type InitFunction = (args: InitFunctionArgs) => tf.Tensor1D | Float32Array | number[];
+
+export type InitStrategy =
+  /** N(0, initializer_range²) — what a freshly built HF model does. */
+  | "random"
+  | { random: { std: number } }
+  /** All zeros (for comparison; Hewitt shows why it is a bad idea). */
+  | "zeros"
+  /** Mean of the existing token rows (padding rows excluded). */
+  | "mean"
+  /** HF `mean_resizing`: one sample of N(μ, 1e-9·Σ) of the existing rows. */
+  | "mvn-mean"
+  /** LLaMA-Factory `noise_init`: mean + N(0, (1/√hidden)²). */
+  | "noisy-mean"
+  /** Mean of the rows of the pieces the base tokenizer makes of the text; several texts: mean of their means. */
+  | { from: string | string[] }
+  /** LLaMA-Factory `desc_init`: mean over the description's pieces; `noise` adds N(0, (1/√hidden)²). */
+  | { describe: string; noise?: boolean }
+  /** (1−α)·mean + α·{from}: Unsloth's interpolation, tokenizing with the BASE tokenizer. */
+  | { interpolate: { from: string | string[]; alpha: number } }
+  | InitFunction;
+
+export interface InitContext {
+  matrix: tf.Tensor2D;
+  role: "input" | "output";
+  embedding: tf.Tensor2D;
+  head: tf.Tensor2D | null;
+  /** Rows [0, tokenRows) belong to the base tokenizer's tokens; rows from there on are padding. */
+  tokenRows: number;
+  baseTokenizer: HfTokenizer;
+  initializerRange: number;
+  /** Seeded standard normal source; every strategy that samples draws from it, in token order. */
+  normal: () => number;
+}
+
+export interface NewToken {
+  content: string;
+  id: number;
+  flags: AddedTokenFlags;
+}
+
+/** Applies `strategy` for one token. Returns a new [hidden] row owned by the caller. */
+export function initRow(strategy: InitStrategy, context: InitContext, token: NewToken): tf.Tensor1D {
+  if (typeof strategy === "function") return userInit(strategy, context, token);
+  if (strategy === "random") return randomInit(context, context.initializerRange);
+  if (strategy === "zeros") return zerosInit(context);
+  if (strategy === "mean") return meanInit(context);
+  if (strategy === "mvn-mean") return mvnMeanInit(context);
+  if (strategy === "noisy-mean") return noisyMeanInit(context);
+  if (typeof strategy === "object" && strategy !== null) {
+    if ("random" in strategy) return randomInit(context, strategy.random.std);
+    if ("from" in strategy) return fromTextInit(context, strategy.from);
+    if ("describe" in strategy) return describeInit(context, strategy.describe, strategy.noise ?? false);
+    if ("interpolate" in strategy) return interpolateInit(context, strategy.interpolate.from, strategy.interpolate.alpha);
+  }
+  throw new AddTokensError(`unknown init strategy ${JSON.stringify(strategy)}`, { token: token.content });
+}
+
+/** Short label for tables, e.g. `mean`, `from "-"`, `interpolate α=0.3 from "big"`. */
+export function strategyLabel(strategy: InitStrategy): string {
+  if (typeof strategy === "function") return `function ${strategy.name || "(anonymous)"}`;
+  if (typeof strategy === "string") return strategy;
+  const texts = (from: string | string[]) => (Array.isArray(from) ? from : [from]).map((t) => JSON.stringify(t)).join(", ");
+  if ("random" in strategy) return `random std=${strategy.random.std}`;
+  if ("from" in strategy) return `from ${texts(strategy.from)}`;
+  if ("describe" in strategy) return `describe ${JSON.stringify(strategy.describe)}${strategy.noise ? " + noise" : ""}`;
+  return `interpolate α=${strategy.interpolate.alpha} from ${texts(strategy.interpolate.from)}`;
+}
+
+/** The texts an init strategy tokenizes (to check none of them is itself a token being added). */
+export function strategySourceTexts(strategy: InitStrategy): string[] {
+  if (typeof strategy !== "object" || strategy === null) return [];
+  if ("from" in strategy) return Array.isArray(strategy.from) ? strategy.from : [strategy.from];
+  if ("interpolate" in strategy) {
+    const from = strategy.interpolate.from;
+    return Array.isArray(from) ? from : [from];
+  }
+  return [];
+}
+
+export function randomInit(context: InitContext, std: number): tf.Tensor1D {
+  if (!(std >= 0) || !Number.isFinite(std)) throw new AddTokensError(`random init needs a finite std ≥ 0, got ${std}`, { std });
+  const samples = gaussianSamples(context.normal, hidden(context));
+  for (let i = 0; i < samples.length; i++) samples[i] *= std;
+  return tf.tensor1d(samples);
+}
+
+export function zerosInit(context: InitContext): tf.Tensor1D {
+  return tf.zeros([hidden(context)]);
+}
+
+export function meanInit(context: InitContext): tf.Tensor1D {
+  return tf.tidy(() => tokenRowsOf(context).mean(0) as tf.Tensor1D);
+}
+
+/**
+ * x = μ + √(1e-9/N)·X_cᵀg with g ~ N(0, I_N) and X_c the N centered token rows: its covariance is
+ * 1e-9·X_cᵀX_c/N = 1e-9·Σ, exactly HF's distribution, without forming the [hidden, hidden] Σ or
+ * its Cholesky factor. (HF falls back to μ when Σ is not positive definite; this samples the
+ * degenerate Gaussian instead, which differs from μ by ~3e-5 standard deviations.)
+ */
+export function mvnMeanInit(context: InitContext): tf.Tensor1D {
+  const count = context.tokenRows;
+  const g = gaussianSamples(context.normal, count);
+  return tf.tidy(() => {
+    const rows = tokenRowsOf(context);
+    const mean = rows.mean(0);
+    const gTensor = tf.tensor2d(g, [1, count]);
+    const centeredTimesG = tf.sub(tf.matMul(gTensor, rows).reshape([-1]), tf.mul(gTensor.sum(), mean));
+    return tf.add(mean, tf.mul(centeredTimesG, Math.sqrt(1e-9 / count))) as tf.Tensor1D;
+  });
+}
+
+export function noisyMeanInit(context: InitContext): tf.Tensor1D {
+  return addNoise(context, meanInit(context));
+}
+
+export function fromTextInit(context: InitContext, from: string | string[]): tf.Tensor1D {
+  const texts = Array.isArray(from) ? from : [from];
+  if (texts.length === 0) throw new AddTokensError("init {from: []} needs at least one text");
+  return tf.tidy(() => tf.stack(texts.map((text) => meanOfPieces(context, text, "from"))).mean(0) as tf.Tensor1D);
+}
+
+export function describeInit(context: InitContext, description: string, noise: boolean): tf.Tensor1D {
+  const row = meanOfPieces(context, description, "describe");
+  return noise ? addNoise(context, row) : row;
+}
+
+export function interpolateInit(context: InitContext, from: string | string[], alpha: number): tf.Tensor1D {
+  if (!(alpha >= 0 && alpha <= 1)) throw new AddTokensError(`interpolate alpha must be in [0, 1], got ${alpha}`, { alpha });
+  const mean = meanInit(context);
+  const source = fromTextInit(context, from);
+  const row = tf.tidy(() => tf.add(tf.mul(mean, 1 - alpha), tf.mul(source, alpha)) as tf.Tensor1D);
+  tf.dispose([mean, source]);
+  return row;
+}
+
+function userInit(fn: InitFunction, context: InitContext, token: NewToken): tf.Tensor1D {
+  const result = fn({
+    matrix: context.matrix,
+    role: context.role,
+    embedding: context.embedding,
+    head: context.head,
+    baseTokenizer: context.baseTokenizer,
+    token,
+  });
+  const values = result instanceof tf.Tensor ? result.dataSync() : Float32Array.from(result);
+  if (result instanceof tf.Tensor && !isBorrowed(result, context)) result.dispose();
+  if (values.length !== hidden(context) || !values.every(Number.isFinite)) {
+    throw new AddTokensError(
+      `init function for ${JSON.stringify(token.content)} must return ${hidden(context)} finite numbers, got ${values.length}`,
+      { token: token.content, role: context.role },
+    );
+  }
+  return tf.tensor1d(values);
+}
+
+function isBorrowed(tensor: tf.Tensor, context: InitContext): boolean {
+  return tensor === context.matrix || tensor === context.embedding || tensor === context.head;
+}
+
+/** Mean row of the pieces the base tokenizer makes of `text`. */
+function meanOfPieces(context: InitContext, text: string, what: string): tf.Tensor1D {
+  const ids = context.baseTokenizer.encode(text);
+  if (ids.length === 0) throw new AddTokensError(`init {${what}: ${JSON.stringify(text)}} tokenizes to nothing`, { text });
+  return tf.tidy(() => tf.gather(context.matrix, tf.tensor1d(ids, "int32")).mean(0) as tf.Tensor1D);
+}
+
+function addNoise(context: InitContext, row: tf.Tensor1D): tf.Tensor1D {
+  const d = hidden(context);
+  const noise = gaussianSamples(context.normal, d);
+  const std = 1 / Math.sqrt(d);
+  for (let i = 0; i < d; i++) noise[i] *= std;
+  const noisy = tf.tidy(() => tf.add(row, tf.tensor1d(noise)) as tf.Tensor1D);
+  row.dispose();
+  return noisy;
+}
+
+function tokenRowsOf(context: InitContext): tf.Tensor2D {
+  return context.matrix.slice([0, 0], [context.tokenRows, hidden(context)]);
+}
+
+function hidden(context: InitContext): number {
+  return context.matrix.shape[1];
+}

@@ -1,0 +1,24 @@
+import * as tf from "@tensorflow/tfjs-core";
+
+export interface Neighbour {
+  id: number;
+  similarity: number;
+}
+
+/**
+ * For each query row, the `k` rows of `matrix` among ids [0, candidateRows) with the highest cosine
+ * similarity, best first. `queries` [n, hidden]; tensors are borrowed, nothing is kept.
+ */
+export function nearestRows(matrix: tf.Tensor2D, candidateRows: number, queries: tf.Tensor2D, k = 5): Neighbour[][] {
+  if (queries.shape[0] === 0 || candidateRows === 0) return queries.shape[0] === 0 ? [] : [...Array(queries.shape[0])].map(() => []);
+  const { values, indices } = tf.tidy(() => {
+    const unit = (m: tf.Tensor2D) => tf.div(m, tf.maximum(tf.norm(m, 2, 1, true), 1e-12)) as tf.Tensor2D;
+    const candidates = unit(matrix.slice([0, 0], [candidateRows, matrix.shape[1]]));
+    const similarity = tf.matMul(unit(queries), candidates, false, true); // [n, candidateRows]
+    return tf.topk(similarity, Math.min(k, candidateRows));
+  });
+  const sims = values.arraySync() as number[][];
+  const ids = indices.arraySync() as number[][];
+  tf.dispose([values, indices]);
+  return ids.map((row, i) => row.map((id, j) => ({ id, similarity: sims[i][j] })));
+}

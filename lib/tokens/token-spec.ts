@@ -1,0 +1,74 @@
+import type { InitStrategy } from "./init-strategies";
+import { AddTokensError } from "./add-tokens-error";
+
+/**
+ * The flags of a Hugging Face AddedToken (tokenizers `AddedToken`), camelCased:
+ * - special: skipped by `decode(..., skipSpecialTokens)`; never split by the normalizer's output
+ * - lstrip / rstrip: the token absorbs the whitespace on its left / right
+ * - singleWord: the token only matches when it is not inside a word
+ * - normalized: matched on the normalized text instead of the raw text
+ */
+export interface AddedTokenFlags {
+  special: boolean;
+  lstrip: boolean;
+  rstrip: boolean;
+  singleWord: boolean;
+  normalized: boolean;
+}
+
+/** One token to add: its text, optional flags, and how its embedding rows start. */
+export interface TokenSpecObject extends Partial<AddedTokenFlags> {
+  content: string;
+  /** Overrides `options.init` for this token. */
+  init?: InitStrategy;
+  /** Shorthand for `init: {describe: description}` when `init` is not given. */
+  description?: string;
+}
+
+export type TokenSpec = string | TokenSpecObject;
+
+/** A spec with every flag decided, as it will be written to tokenizer.json. */
+export interface ResolvedTokenSpec {
+  content: string;
+  flags: AddedTokenFlags;
+  init: InitStrategy | undefined;
+}
+
+/**
+ * Fills in flags with the defaults of `transformers`/`tokenizers`: `normalized` is true for normal
+ * tokens and false for special ones; every other flag is false.
+ */
+export function resolveTokenSpec(spec: TokenSpec, index: number): ResolvedTokenSpec {
+  const object: TokenSpecObject = typeof spec === "string" ? { content: spec } : spec;
+  if (typeof object !== "object" || object === null || typeof object.content !== "string") {
+    throw new AddTokensError(`token spec #${index} must be a string or {content: string, ...}`, { index, spec });
+  }
+  if (object.content.length === 0) {
+    throw new AddTokensError(`token spec #${index} has empty content`, { index });
+  }
+  const special = object.special ?? false;
+  const init =
+    object.init ?? (object.description !== undefined ? { describe: object.description } : undefined);
+  return {
+    content: object.content,
+    flags: {
+      special,
+      lstrip: object.lstrip ?? false,
+      rstrip: object.rstrip ?? false,
+      singleWord: object.singleWord ?? false,
+      normalized: object.normalized ?? !special,
+    },
+    init,
+  };
+}
+
+/** Short label of the flags that are set, e.g. "special lstrip"; "normalized" only when it differs from the default. */
+export function describeFlags(flags: AddedTokenFlags): string {
+  const parts: string[] = [];
+  if (flags.special) parts.push("special");
+  if (flags.lstrip) parts.push("lstrip");
+  if (flags.rstrip) parts.push("rstrip");
+  if (flags.singleWord) parts.push("single_word");
+  if (flags.normalized === flags.special) parts.push(flags.normalized ? "normalized" : "not normalized");
+  return parts.join(" ") || "—";
+}
