@@ -96,9 +96,21 @@ function withFreshOutputs(notebook: Notebook, results: readonly CellResult[]): N
   const cells = notebook.cells.map((cell, index) => {
     const result = results.find((r) => r.index === index);
     if (!result?.outputs) return cell;
-    return { ...cell, execution_count: result.executionCount ?? null, outputs: result.outputs.map(toNbformat) };
+    return { ...cell, execution_count: result.executionCount ?? null, outputs: mergeAdjacentStreams(result.outputs).map(toNbformat) };
   });
   return { ...notebook, cells };
+}
+
+/** What a frontend saves: consecutive writes to one stream become one output. */
+function mergeAdjacentStreams(outputs: readonly Output[]): Output[] {
+  const merged: Output[] = [];
+  for (const output of outputs) {
+    const last = merged.at(-1);
+    if (output.output_type === "stream" && last?.output_type === "stream" && last.name === output.name) {
+      merged[merged.length - 1] = { ...last, text: String(last.text) + String(output.text) };
+    } else merged.push(output);
+  }
+  return merged;
 }
 
 function toNbformat(output: Output): Output {

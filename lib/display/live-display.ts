@@ -80,7 +80,7 @@ export class LiveDisplay {
     }
     this.shown = true;
     this.latestDrawn = true;
-    this.lastFrameWasFull = full;
+    this.lastFrameWasFull = full || !hasLiveFrame(value);
     this.lastDrawAt = this.now();
     this.updatesSinceDraw = 0;
   }

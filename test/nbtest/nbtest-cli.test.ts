@@ -1,0 +1,71 @@
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+const ROOT = resolve(__dirname, "../..");
+const FIXTURES = resolve(__dirname, "fixtures");
+
+/** `tokenlab nbtest …` in its own process (nbtestMain directly, so this tests nbtest, not the bin's wiring). */
+function nbtest(...args: string[]): Promise<{ code: number; output: string }> {
+  const main = `require(${JSON.stringify(join(ROOT, "kernel/nbtest/cli.ts"))}).nbtestMain(process.argv.slice(1)).then((code) => process.exit(code))`;
+  return new Promise((done) => {
+    execFile(process.execPath, ["--import", "tsx", "-e", main, "--", ...args], { cwd: FIXTURES }, (error, stdout, stderr) => {
+      done({ code: error ? Number(error.code) : 0, output: stdout + stderr });
+    });
+  });
+}
+
+describe("tokenlab nbtest, end to end with the tokenlab kernel", function () {
+  this.timeout(180_000);
+
+  it("passes notebooks whose saved outputs match, with skip / ignore-output / raises-exception tags and a live display", async () => {
+    const { code, output } = await nbtest("--sanitize-with", "dates.cfg", "passes.ipynb", "raises.ipynb");
+    assert.equal(code, 0, output);
+    assert.match(output, /passes\.ipynb: 4 passed, 0 failed, 1 ran without comparing, 1 skipped/);
+    assert.match(output, /raises\.ipynb: 2 passed, 0 failed/);
+  });
+
+  it("fails a mismatch with a diff and an unexpected error with its traceback, and runs the later cells", async () => {
+    const { code, output } = await nbtest("mismatch.ipynb", "unexpected-error.ipynb");
+    assert.equal(code, 1, output);
+    assert.match(output, /mismatch\.ipynb: 1 passed, 1 failed/);
+    assert.match(output, /stdout differs\n\s+--- saved\n\s+\+\+\+ fresh\n\s+- two plus two is 5\n\s+\+ two plus two is 4\n\s+ {2}done/);
+    assert.match(output, /unexpected-error\.ipynb: 1 passed, 1 failed/);
+    assert.match(output, /✗ cell 0 raised SyntaxError/);
+  });
+
+  it("needs the sanitizer for the timestamp cell, and --lax compares only nbval-check-output cells", async () => {
+    const unsanitized = await nbtest("passes.ipynb");
+    assert.equal(unsanitized.code, 1);
+    assert.match(unsanitized.output, /✗ cell 3 outputs differ/);
+    const lax = await nbtest("--lax", "mismatch.ipynb");
+    assert.equal(lax.code, 0, lax.output);
+    assert.match(lax.output, /0 passed, 0 failed, 2 ran without comparing/);
+  });
+
+  it("--update saves the fresh outputs so the notebook passes afterwards", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tokenlab-nbtest-"));
+    try {
+      const copy = join(dir, "mismatch.ipynb");
+      copyFileSync(join(FIXTURES, "mismatch.ipynb"), copy);
+      const updated = await nbtest("--update", copy);
+      assert.equal(updated.code, 0, updated.output);
+      assert.match(updated.output, /1 changed/);
+      const saved = JSON.parse(readFileSync(copy, "utf8"));
+      assert.deepEqual(saved.cells[1].outputs, [{ output_type: "stream", name: "stdout", text: ["two plus two is 4\n", "done\n"] }]);
+      const rerun = await nbtest(copy);
+      assert.equal(rerun.code, 0, rerun.output);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("rejects unknown options and missing notebooks with exit code 2", async () => {
+    assert.equal((await nbtest("--frobnicate", "passes.ipynb")).code, 2);
+    const missing = await nbtest("no-such.ipynb");
+    assert.equal(missing.code, 2);
+    assert.match(missing.output, /no such notebook or folder: no-such\.ipynb/);
+  });
+});
