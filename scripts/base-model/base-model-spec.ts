@@ -78,10 +78,10 @@ export interface PretrainingOptions {
 
 export const PRETRAINING: PretrainingOptions = {
   seed: 1234,
-  steps: 900, // ~1.1 epochs; sized to finish in about an hour on 2 shared CPU cores (wasm)
-  batchSize: 16,
-  learningRate: 3e-3, // tiny models tolerate (and need) a high rate to learn in ~1 epoch
-  warmupSteps: 60,
+  steps: 1200, // ~0.75 epoch: what about an hour of 2 CPU cores shared with other jobs allowed (wasm)
+  batchSize: 8,
+  learningRate: 3e-3, // tiny models tolerate (and need) a high rate to learn in under an epoch
+  warmupSteps: 40,
   minLrFactor: 0.1,
   weightDecay: 0.1,
   clipNorm: 1.0,
