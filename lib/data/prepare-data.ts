@@ -53,6 +53,11 @@ export function prepareData(
   return data;
 }
 
+/** Whether `data` is already prepared (as opposed to a path or an array of examples). */
+export function isTrainingData(data: unknown): data is TrainingData {
+  return typeof data === "object" && data !== null && !Array.isArray(data) && "train" in data && "eval" in data;
+}
+
 function readSource(file: string): Example[] {
   return file.endsWith(".jsonl") ? readJsonl(file) : readTextFile(file);
 }

@@ -243,6 +243,7 @@ export class Run implements PromiseLike<TrainResult>, Displayable {
     if (evalLoss !== undefined && options.earlyStopping && this.plateau.evalsWithoutImprovement >= options.earlyStopping.patience) {
       this.finish("early-stopped");
     }
+    options.onStep?.(this.history[this.history.length - 1]);
   }
 
   /** Eval loss with the current weights (recorded; updates best and the plateau state), or undefined without eval data. */

@@ -1,4 +1,5 @@
 import type { PrepareDataOptions } from "../data/prepare-data";
+import type { StepRecord } from "./run-records";
 import { layerGroups, selectGroups, type LayerGroup } from "./layer-groups";
 import type { ParameterLayout } from "../models/causal-lm";
 import { constantSchedule, warmupCosineSchedule, type LrSchedule } from "./schedules";
@@ -61,6 +62,8 @@ export interface TrainOptions extends PrepareDataOptions {
   driftEvery?: number;
   /** Existing rows sampled for drift (default 32). */
   driftSample?: number;
+  /** Called after every step (after its eval, if any) — e.g. to drive a custom live view. */
+  onStep?: (record: StepRecord) => void;
 }
 
 /** Options with every default filled in for one strategy. */
@@ -82,6 +85,7 @@ export interface ResolvedOptions {
   displayEvery: number;
   driftEvery: number;
   driftSample: number;
+  onStep?: (record: StepRecord) => void;
 }
 
 export function resolveOptions(options: TrainOptions): ResolvedOptions {
@@ -130,6 +134,7 @@ export function resolveOptions(options: TrainOptions): ResolvedOptions {
     displayEvery: options.displayEvery ?? 5,
     driftEvery: options.driftEvery ?? evalEvery,
     driftSample: options.driftSample ?? 32,
+    onStep: options.onStep,
   };
 }
 

@@ -1,5 +1,5 @@
 import type { Example } from "../data/examples";
-import { prepareData, type TrainingData } from "../data/prepare-data";
+import { isTrainingData, prepareData, type TrainingData } from "../data/prepare-data";
 import type { CausalLM } from "../models/causal-lm";
 import { notebookHost } from "../runtime/notebook-host";
 import { Run } from "./run";
@@ -45,8 +45,4 @@ export function train(
     display: options.display ?? notebookHost() !== undefined,
     title: typeof resolved.strategy === "string" ? `training (${resolved.strategy})` : `training (${resolved.strategy.join(", ")})`,
   });
-}
-
-function isTrainingData(data: unknown): data is TrainingData {
-  return typeof data === "object" && data !== null && !Array.isArray(data) && "train" in data && "eval" in data;
 }

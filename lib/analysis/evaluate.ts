@@ -1,0 +1,207 @@
+import * as tf from "@tensorflow/tfjs-core";
+import type { Example } from "../data/examples";
+import { IGNORE_INDEX, type PackedSequence } from "../data/pack";
+import { isTrainingData, prepareData, type TrainingData } from "../data/prepare-data";
+import { JUPYTER_DISPLAY, type MimeBundle } from "../display/mime-bundle";
+import { Table } from "../display/table";
+import { TokenlabError } from "../errors/tokenlab-error";
+import type { CausalLM } from "../models/causal-lm";
+import { batchTensors } from "../train/train-step";
+import { crossEntropy } from "../train/cross-entropy";
+
+/** Evaluation data: packed rows, TrainingData (its eval rows), or a source prepared with the model's tokenizer. */
+export type EvalData = readonly PackedSequence[] | TrainingData | string | ReadonlyArray<string | Example>;
+
+export interface EvaluateOptions {
+  /** Ids of the added tokens (default: what an addTokens result carries, else none). */
+  newIds?: readonly number[];
+  /** Held-out plain text for perplexity (forgetting) and KL; same forms as `data`. */
+  plainText?: EvalData;
+  /** The model before adding tokens / training: KL(p_base ‖ p_model) on the plain text. */
+  base?: CausalLM;
+  batchSize?: number;
+  seqLen?: number;
+}
+
+export interface TokenEmission {
+  id: number;
+  token: string;
+  /** Positions whose gold next token is this token. */
+  support: number;
+  /** Positions where greedy decoding (argmax) predicts it. */
+  predicted: number;
+  precision: number;
+  recall: number;
+  f1: number;
+}
+
+export interface EvaluationMetrics {
+  /** Mean loss and argmax accuracy over positions whose target is a new token. */
+  newTokenLoss: number;
+  newTokenAccuracy: number;
+  newTokenPositions: number;
+  /** Mean loss and accuracy over all target positions. */
+  loss: number;
+  accuracy: number;
+  positions: number;
+  /** exp(mean loss) on the held-out plain text (NaN without plainText). */
+  plainTextPerplexity: number;
+  /** Mean per-position KL(p_base ‖ p_model) in nats on the plain text (NaN without base or text). */
+  klToBase: number;
+  /** Emission of each new token under greedy decoding at the gold positions. */
+  emissions: TokenEmission[];
+}
+
+/**
+ * Metrics made for new tokens (teacher-forced: at every target position the model sees the gold
+ * prefix): loss and next-token accuracy on new-token targets, precision / recall / F1 of each new
+ * token's emission when the argmax is taken at each position, plain-text perplexity (did it forget?)
+ * and KL to the base model. Displays as two tables.
+ */
+export function evaluate(model: CausalLM | { model: CausalLM; newIds: readonly number[] }, data: EvalData, options: EvaluateOptions = {}): EvaluationReport {
+  const target = "model" in model && "newIds" in model ? model.model : (model as CausalLM);
+  const newIds = [...(options.newIds ?? ("newIds" in model ? model.newIds : []))];
+  const batchSize = options.batchSize ?? 8;
+  const rows = toRows(target, data, options.seqLen);
+  const counts = { newLoss: 0, newCorrect: 0, newCount: 0, loss: 0, correct: 0, count: 0 };
+  const perToken = new Map(newIds.map((id) => [id, { tp: 0, predicted: 0, support: 0 }]));
+  forEachBatch(target, rows, batchSize, (labels, nll, argmax) => {
+    labels.forEach((label, i) => {
+      if (label === IGNORE_INDEX) return;
+      const hit = argmax[i] === label;
+      counts.loss += nll[i];
+      counts.correct += hit ? 1 : 0;
+      counts.count++;
+      const gold = perToken.get(label);
+      if (gold) {
+        counts.newLoss += nll[i];
+        counts.newCorrect += hit ? 1 : 0;
+        counts.newCount++;
+        gold.support++;
+        if (hit) gold.tp++;
+      }
+      const predicted = perToken.get(argmax[i]);
+      if (predicted) predicted.predicted++;
+    });
+  });
+
+  let plainTextPerplexity = NaN;
+  let klToBase = NaN;
+  if (options.plainText !== undefined) {
+    const plainRows = toRows(target, options.plainText, options.seqLen);
+    let sum = 0;
+    let n = 0;
+    forEachBatch(target, plainRows, batchSize, (labels, nll) =>
+      labels.forEach((label, i) => {
+        if (label !== IGNORE_INDEX) (sum += nll[i]), n++;
+      }),
+    );
+    plainTextPerplexity = n > 0 ? Math.exp(sum / n) : NaN;
+    if (options.base) klToBase = meanKl(options.base, target, plainRows, batchSize);
+  }
+
+  const emissions = newIds.map((id): TokenEmission => {
+    const c = perToken.get(id)!;
+    const precision = c.predicted > 0 ? c.tp / c.predicted : NaN;
+    const recall = c.support > 0 ? c.tp / c.support : NaN;
+    const f1 = precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : c.tp === 0 && (c.predicted > 0 || c.support > 0) ? 0 : NaN;
+    return { id, token: target.tokenizer.decode([id]), support: c.support, predicted: c.predicted, precision, recall, f1 };
+  });
+  return new EvaluationReport({
+    newTokenLoss: counts.newCount > 0 ? counts.newLoss / counts.newCount : NaN,
+    newTokenAccuracy: counts.newCount > 0 ? counts.newCorrect / counts.newCount : NaN,
+    newTokenPositions: counts.newCount,
+    loss: counts.count > 0 ? counts.loss / counts.count : NaN,
+    accuracy: counts.count > 0 ? counts.correct / counts.count : NaN,
+    positions: counts.count,
+    plainTextPerplexity,
+    klToBase,
+    emissions,
+  });
+}
+
+export class EvaluationReport {
+  constructor(readonly metrics: EvaluationMetrics) {}
+
+  summary(): Table {
+    const m = this.metrics;
+    return new Table({
+      title: "evaluation",
+      columns: ["metric", "value"],
+      rows: [
+        ["new-token loss", m.newTokenLoss],
+        ["new-token accuracy", m.newTokenAccuracy],
+        ["new-token target positions", m.newTokenPositions],
+        ["loss (all targets)", m.loss],
+        ["accuracy (all targets)", m.accuracy],
+        ["plain-text perplexity", m.plainTextPerplexity],
+        ["KL(base ‖ model) per position", m.klToBase],
+      ],
+    });
+  }
+
+  emissionTable(): Table {
+    return new Table({
+      title: "emission of each new token (greedy at gold positions)",
+      columns: ["token", "id", "support", "predicted", "precision", "recall", "F1"],
+      rows: this.metrics.emissions.map((e) => [e.token, e.id, e.support, e.predicted, e.precision, e.recall, e.f1]),
+    });
+  }
+
+  [JUPYTER_DISPLAY](): MimeBundle {
+    const tables = [this.summary(), this.emissionTable()];
+    return { "text/html": tables.map((t) => t.toHTML()).join("\n"), "text/plain": tables.map((t) => t.toString()).join("\n\n") };
+  }
+}
+
+function toRows(model: CausalLM, data: EvalData, seqLen?: number): readonly PackedSequence[] {
+  if (Array.isArray(data) && data.length > 0 && typeof data[0] === "object" && data[0] !== null && "labels" in data[0]) {
+    return data as readonly PackedSequence[];
+  }
+  if (isTrainingData(data)) return data.eval.length > 0 ? data.eval : data.train;
+  return prepareData(model.tokenizer, data as string | ReadonlyArray<string | Example>, { evalFraction: 0, seqLen }).train;
+}
+
+/** Runs the model over `rows` and hands each batch's flat labels, per-position loss and argmax to `visit`. */
+function forEachBatch(
+  model: CausalLM,
+  rows: readonly PackedSequence[],
+  batchSize: number,
+  visit: (labels: number[], nll: ArrayLike<number>, argmax: ArrayLike<number>) => void,
+): void {
+  for (let i = 0; i < rows.length; i += batchSize) {
+    const { inputIds, attentionMask, labels, flatLabels } = batchTensors(rows.slice(i, i + batchSize));
+    const [nll, argmax] = tf.tidy(() => {
+      const logits = model.forward(model.weights, inputIds, attentionMask);
+      return [crossEntropy(logits, labels).perPosition, tf.argMax(logits, -1)];
+    });
+    visit(flatLabels, nll.dataSync(), argmax.dataSync());
+    tf.dispose([nll, argmax, inputIds, attentionMask, labels]);
+  }
+}
+
+/** Mean over attended positions of KL(p_base ‖ p_model), summed over the base's vocabulary rows. */
+function meanKl(base: CausalLM, model: CausalLM, rows: readonly PackedSequence[], batchSize: number): number {
+  let sum = 0;
+  let n = 0;
+  for (let i = 0; i < rows.length; i += batchSize) {
+    const batch = rows.slice(i, i + batchSize);
+    const baseRows = base.weights.get(base.layout.embedding)!.shape[0];
+    const unknown = batch.flatMap((row) => row.inputIds).find((id) => id >= baseRows);
+    if (unknown !== undefined) throw new TokenlabError(`the plain text contains token id ${unknown}, which the base model does not have; KL needs text without new tokens`, { id: unknown });
+    const { inputIds, attentionMask, labels } = batchTensors(batch);
+    const kl = tf.tidy(() => {
+      const baseLog = tf.logSoftmax(base.forward(base.weights, inputIds, attentionMask)); // [B, T, Vb]
+      const modelLog = tf.logSoftmax(model.forward(model.weights, inputIds, attentionMask)); // [B, T, Vm ≥ Vb]
+      const shared = tf.slice(modelLog, [0, 0, 0], [-1, -1, baseLog.shape[2]]);
+      // p_base is 0 on the model's extra ids, so they add nothing to KL(p_base ‖ p_model).
+      return tf.sum(tf.mul(tf.exp(baseLog), tf.sub(baseLog, shared)), -1); // [B, T]
+    });
+    const values = kl.dataSync();
+    batch.flatMap((row) => row.attentionMask).forEach((attended, j) => {
+      if (attended) (sum += values[j]), n++;
+    });
+    tf.dispose([kl, inputIds, attentionMask, labels]);
+  }
+  return n > 0 ? sum / n : NaN;
+}
