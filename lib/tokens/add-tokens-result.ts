@@ -55,7 +55,7 @@ export class AddTokensResult {
         row
           .filter((n) => n.id !== ids[i])
           .slice(0, k)
-          .map((n) => ({ ...n, token: this.base.tokenizer.decode([n.id]) })),
+          .map((n) => ({ ...n, token: readableToken(this.base, n.id) })),
       );
     } finally {
       queries.dispose();
@@ -92,6 +92,12 @@ export class AddTokensResult {
       "text/plain": [table.toString(), ...notes].join("\n"),
     };
   }
+}
+
+/** The decoded text, or the raw vocab entry when a lone byte piece does not decode (U+FFFD). */
+function readableToken(model: CausalLM, id: number): string {
+  const text = model.tokenizer.decode([id]);
+  return text.includes("\uFFFD") ? model.tokenizer.idToToken(id) ?? text : text;
 }
 
 function rowsOf(model: CausalLM): number {

@@ -62,13 +62,13 @@ export function resolveTokenSpec(spec: TokenSpec, index: number): ResolvedTokenS
   };
 }
 
-/** Short label of the flags that are set, e.g. "special lstrip"; "normalized" only when it differs from the default. */
+/** The flags that are set, as tokenizer.json names them, e.g. "special lstrip"; "none" when none is. */
 export function describeFlags(flags: AddedTokenFlags): string {
   const parts: string[] = [];
   if (flags.special) parts.push("special");
   if (flags.lstrip) parts.push("lstrip");
   if (flags.rstrip) parts.push("rstrip");
   if (flags.singleWord) parts.push("single_word");
-  if (flags.normalized === flags.special) parts.push(flags.normalized ? "normalized" : "not normalized");
-  return parts.join(" ") || "—";
+  if (flags.normalized) parts.push("normalized");
+  return parts.join(" ") || "none";
 }
