@@ -46,7 +46,7 @@ export interface EvaluationMetrics {
   positions: number;
   /** exp(mean loss) on the held-out plain text (NaN without plainText). */
   plainTextPerplexity: number;
-  /** Mean per-position KL(p_base ‖ p_model) in nats on the plain text (NaN without base or text). */
+  /** Mean KL(p_base ‖ p_model) in nats over the plain text's target positions (NaN without base or text). */
   klToBase: number;
   /** Emission of each new token under greedy decoding at the gold positions. */
   emissions: TokenEmission[];
@@ -180,7 +180,7 @@ function forEachBatch(
   }
 }
 
-/** Mean over attended positions of KL(p_base ‖ p_model), summed over the base's vocabulary rows. */
+/** Mean over target positions of KL(p_base ‖ p_model), summed over the base's vocabulary rows. */
 function meanKl(base: CausalLM, model: CausalLM, rows: readonly PackedSequence[], batchSize: number): number {
   let sum = 0;
   let n = 0;
@@ -198,8 +198,8 @@ function meanKl(base: CausalLM, model: CausalLM, rows: readonly PackedSequence[]
       return tf.sum(tf.mul(tf.exp(baseLog), tf.sub(baseLog, shared)), -1); // [B, T]
     });
     const values = kl.dataSync();
-    batch.flatMap((row) => row.attentionMask).forEach((attended, j) => {
-      if (attended) (sum += values[j]), n++;
+    batch.flatMap((row) => row.labels).forEach((label, j) => {
+      if (label !== IGNORE_INDEX) (sum += values[j]), n++;
     });
     tf.dispose([kl, inputIds, attentionMask, labels]);
   }
