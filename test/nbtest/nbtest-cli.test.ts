@@ -1,20 +1,13 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { runNbtest } from "./run-nbtest";
 
-const ROOT = resolve(__dirname, "../..");
 const FIXTURES = resolve(__dirname, "fixtures");
 
-/** `tokenlab nbtest …` in its own process (nbtestMain directly, so this tests nbtest, not the bin's wiring). */
 function nbtest(...args: string[]): Promise<{ code: number; output: string }> {
-  const main = `require(${JSON.stringify(join(ROOT, "kernel/nbtest/cli.ts"))}).nbtestMain(process.argv.slice(1)).then((code) => process.exit(code))`;
-  return new Promise((done) => {
-    execFile(process.execPath, ["--import", "tsx", "-e", main, "--", ...args], { cwd: FIXTURES }, (error, stdout, stderr) => {
-      done({ code: error ? Number(error.code) : 0, output: stdout + stderr });
-    });
-  });
+  return runNbtest(args, FIXTURES);
 }
 
 describe("tokenlab nbtest, end to end with the tokenlab kernel", function () {

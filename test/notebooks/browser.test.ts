@@ -1,0 +1,101 @@
+import assert from "node:assert/strict";
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { chromium, type Browser } from "playwright-core";
+import { runNbtest } from "../nbtest/run-nbtest";
+import { exportHtml, plotlyTraceCounts } from "./export-html";
+import { drawnCharts, openOffline } from "./offline-page";
+
+const ROOT = resolve(__dirname, "../..");
+const NOTEBOOKS = join(ROOT, "notebooks");
+const SCREENSHOT = join(ROOT, "docs/screenshot.png");
+const projectNotebooks = readdirSync(NOTEBOOKS).filter((name) => name.endsWith(".ipynb")).sort();
+
+describe("executed notebooks as HTML in headless Chromium", function () {
+  this.timeout(300_000);
+  let browser: Browser;
+  let work: string;
+  let fixture: string;
+
+  before(async () => {
+    work = mkdtempSync(join(tmpdir(), "tokenlab-browser-"));
+    fixture = join(work, "displays.ipynb");
+    copyFileSync(join(__dirname, "fixtures/displays.ipynb"), fixture);
+    const executed = await runNbtest(["--update", fixture], work);
+    assert.equal(executed.code, 0, executed.output);
+    browser = await chromium.launch({
+      executablePath: "/usr/bin/chromium",
+      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+    });
+  });
+
+  after(async () => {
+    await browser?.close();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  async function checkNotebook(notebookPath: string, screenshotPath?: string): Promise<void> {
+    const notebook = JSON.parse(readFileSync(notebookPath, "utf8"));
+    const expected = plotlyTraceCounts(notebook);
+    const html = exportHtml(notebookPath, work);
+    const text = readFileSync(html, "utf8");
+    assert.equal(text.split(`<div class="tokenlab-plot"`).length - 1, expected.length, "nbconvert rendered every figure's text/html");
+    const { page, errors, unexpectedRequests, close } = await openOffline(browser, `file://${html}`);
+    try {
+      const charts = await drawnCharts(page);
+      assert.deepEqual(charts.map((chart) => chart.traces), expected, "each chart holds its figure's traces");
+      charts.forEach((chart, i) => assert.ok(chart.drawn >= chart.traces, `chart ${i} drew ${chart.drawn} of ${chart.traces} traces ${chart.text}`));
+      assert.deepEqual(errors, [], "no console errors");
+      assert.deepEqual(unexpectedRequests, [], "nothing loaded from the network");
+      if (screenshotPath && expected.length > 0) {
+        await page.locator("div.tokenlab-plot").first().scrollIntoViewIfNeeded();
+        await page.evaluate(() => window.scrollBy(0, -120));
+        await page.screenshot({ path: screenshotPath });
+      }
+    } finally {
+      await close();
+    }
+  }
+
+  it("draws every chart of tokenlab's display fixture: line, bar, scatter, twins, a live chart's final frame", async () => {
+    const counts = plotlyTraceCounts(JSON.parse(readFileSync(fixture, "utf8")));
+    assert.deepEqual(counts, [3, 1, 2, 1, 1, 2], "the fixture produced the expected figures");
+    // docs/screenshot.png is rewritten only on request, so a test run leaves the checkout clean.
+    const wantScreenshot = process.env.TOKENLAB_SCREENSHOT === "1" && screenshotNotebook() === undefined;
+    await checkNotebook(fixture, wantScreenshot ? SCREENSHOT : join(work, "fixture.png"));
+  });
+
+  it("renders a figure output on its own, without plotly.js from any other output (a plain one, a live chart's final frame)", async () => {
+    const notebook = JSON.parse(readFileSync(fixture, "utf8"));
+    const outputs: string[] = notebook.cells.flatMap((cell: { outputs?: Array<{ data?: Record<string, string[]> }> }) =>
+      (cell.outputs ?? []).filter((o) => o.data?.["application/vnd.plotly.v1+json"]).map((o) => (o.data?.["text/html"] ?? []).join("")),
+    );
+    assert.equal(outputs.length, 6);
+    for (const i of [0, 5]) {
+      const fragment = outputs[i];
+      const page = join(work, `single-${i}.html`);
+      writeFileSync(page, `<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>${fragment}</body></html>`);
+      const offline = await openOffline(browser, `file://${page}`);
+      try {
+        const [chart] = await drawnCharts(offline.page);
+        assert.ok(chart.drawn >= chart.traces && chart.traces > 0, `output ${i} drew ${chart.drawn}/${chart.traces} ${chart.text}`);
+        assert.deepEqual(offline.errors, []);
+      } finally {
+        await offline.close();
+      }
+    }
+  });
+
+  for (const name of projectNotebooks) {
+    it(`notebooks/${name}: every plotly chart drew its traces, no console errors`, async () => {
+      const isScreenshotSource = process.env.TOKENLAB_SCREENSHOT === "1" && name === screenshotNotebook();
+      await checkNotebook(join(NOTEBOOKS, name), isScreenshotSource ? SCREENSHOT : undefined);
+    });
+  }
+});
+
+/** The README's picture (TOKENLAB_SCREENSHOT=1 rewrites docs/screenshot.png): the first project notebook with a chart, else the fixture. */
+function screenshotNotebook(): string | undefined {
+  return projectNotebooks.find((name) => plotlyTraceCounts(JSON.parse(readFileSync(join(NOTEBOOKS, name), "utf8"))).length > 0);
+}
