@@ -2,6 +2,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { DriftRecorder } from "../analysis/drift-recorder";
 import { batchAtStep } from "../data/batches";
 import type { TrainingData } from "../data/prepare-data";
+import type { Figure } from "../display/figure";
 import { Table } from "../display/table";
 import { JUPYTER_DISPLAY, type Displayable, type MimeBundle } from "../display/mime-bundle";
 import { formatNumber } from "../display/text-format";
@@ -15,6 +16,7 @@ import { learningRateOf, type ResolvedOptions } from "./train-options";
 import { evaluateLoss, trainStep } from "./train-step";
 import { disposeSnapshot, TrainableParameters, type Snapshot } from "./trainable-parameters";
 import { TrainingError } from "./training-error";
+import { trainingChart } from "./training-chart";
 import { TrainingMonitor } from "./training-monitor";
 import { initialUnfreezeState, stepUnfreeze, type UnfreezeState } from "./unfreeze-schedule";
 
@@ -161,8 +163,16 @@ export class Run implements PromiseLike<TrainResult>, Displayable {
     return new Table({ columns: ["", "value"], rows, title: this.setup.title ?? "training run" });
   }
 
+  /** The training chart (losses, gradient norms per group, learning rate) of everything so far. */
+  chart(): Figure {
+    return trainingChart(this.history, this.evals, this.events, this.setup.title ?? "training");
+  }
+
+  /** Chart and summary table as HTML (plotly.js embedded), the summary as text. */
   [JUPYTER_DISPLAY](): MimeBundle {
-    return this.summary()[JUPYTER_DISPLAY]();
+    const summary = this.summary();
+    const chart = this.history.length > 0 ? `${this.chart()[JUPYTER_DISPLAY]()["text/html"]}\n` : "";
+    return { "text/html": chart + summary.toHTML(), "text/plain": summary.toString() };
   }
 
   private startTraining(groups: readonly LayerGroup[]): string[] {

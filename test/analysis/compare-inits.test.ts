@@ -1,0 +1,76 @@
+import * as assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs-core";
+import { compareInits } from "../../lib/analysis/compare-inits";
+import { PLOTLY_MIME } from "../../lib/display/figure";
+import { JUPYTER_DISPLAY, type MimeBundle } from "../../lib/display/mime-bundle";
+import { NOTEBOOK_HOST, type DisplayOptions, type NotebookHost } from "../../lib/runtime/notebook-host";
+import { initReport } from "../../lib/tokens/init-report";
+import { disposeModels, trainFixture, type TrainFixture } from "../train/train-fixture";
+
+describe("compareInits()", function () {
+  this.timeout(120000);
+  let fx: TrainFixture;
+  before(async () => (fx = await trainFixture()));
+  after(() => fx.cleanup());
+
+  it("trains one variant per init on the same data and steps, overlays live curves and tabulates the comparison", async () => {
+    const shown: Array<{ bundle: MimeBundle; options: DisplayOptions }> = [];
+    const host: NotebookHost = {
+      display: (value, options = {}) => shown.push({ bundle: (value as { [JUPYTER_DISPLAY](): MimeBundle })[JUPYTER_DISPLAY](), options }),
+      clearOutput: () => {},
+      signal: new AbortController().signal,
+    };
+    (globalThis as Record<symbol, unknown>)[NOTEBOOK_HOST] = host;
+    const tensorsBefore = tf.memory().numTensors;
+    const texts = Array.from({ length: 20 }, (_, i) => `the fox <sep> the dog ${i % 4} <sep> sat in the sun`);
+    let comparison;
+    try {
+      comparison = await compareInits(fx.model, ["<sep>"], { zeros: "zeros", mean: "mean", dash: { from: "-" } }, texts, {
+        steps: 6,
+        batchSize: 4,
+        seqLen: 16,
+        evalFraction: 0.2,
+        evalEvery: 3,
+        displayEvery: 2,
+        lr: 0.05,
+        referenceTexts: texts.slice(0, 3),
+      });
+    } finally {
+      delete (globalThis as Record<symbol, unknown>)[NOTEBOOK_HOST];
+    }
+    assert.deepEqual(comparison.variants.map((v) => v.name), ["zeros", "mean", "dash"]);
+    for (const v of comparison.variants) {
+      assert.equal(v.result.steps, 6);
+      assert.deepEqual(v.result.evals.map((e) => e.step), [0, 3, 6]);
+      assert.equal(v.run.newIds.length, 1);
+      assert.ok(v.result.history.every((h) => Number.isFinite(h.newTokenLoss)), "every batch has <sep> targets");
+    }
+    // Different inits start from different new-token losses on the same eval rows.
+    const initial = comparison.variants.map((v) => v.result.evals[0].newTokenLoss);
+    assert.equal(new Set(initial).size, 3);
+    // Table columns come from the runs and from initReport on the same variants.
+    const table = comparison.table();
+    const direct = initReport(fx.model, Object.fromEntries(comparison.variants.map((v) => [v.name, v.added])), texts.slice(0, 3)).rows;
+    assert.equal(table.rows.length, 3);
+    table.rows.forEach((row, i) => {
+      assert.equal(row[1], initial[i]);
+      assert.equal(row[3], comparison.variants[i].result.evals[2].loss);
+      assert.deepEqual(row.slice(5), [direct[i].newMassMean, direct[i].klMean, direct[i].klBound]);
+    });
+    // Steps to target follow the smoothed curve: with the default target every variant reaches it.
+    for (const v of comparison.variants) {
+      const steps = comparison.stepsToTarget(v)!;
+      assert.ok(steps >= 1 && steps <= 6);
+      assert.ok(v.smoothedNewTokenLoss[steps - 1] <= comparison.targetLoss);
+      if (steps > 1) assert.ok(v.smoothedNewTokenLoss[steps - 2] > comparison.targetLoss);
+    }
+    // One live chart, redrawn in place, ending with one curve per variant.
+    const charts = shown.filter((s) => PLOTLY_MIME in s.bundle);
+    assert.ok(charts.length >= 2);
+    assert.equal(new Set(charts.map((c) => c.options.id)).size, 1);
+    const last = charts[charts.length - 1].bundle[PLOTLY_MIME] as { data: Array<{ name: string; y: number[] }> };
+    assert.deepEqual(last.data.map((t) => [t.name, t.y.length]), [["zeros", 6], ["mean", 6], ["dash", 6]]);
+    for (const v of comparison.variants) disposeModels(fx.model, v.added.model, v.result.latest, v.result.best?.model);
+    assert.equal(tf.memory().numTensors, tensorsBefore);
+  });
+});
