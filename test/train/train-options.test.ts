@@ -1,0 +1,51 @@
+import * as assert from "node:assert/strict";
+import type { ParameterLayout } from "../../lib/models/causal-lm";
+import { learningRateOf, resolveOptions, strategyGroups } from "../../lib/train/train-options";
+
+const layout: ParameterLayout = {
+  embedding: "model.embed_tokens.weight",
+  head: "lm_head.weight",
+  extras: [],
+  blocks: [0, 1, 2].map((i) => ({
+    attention: [`model.layers.${i}.self_attn.q_proj.weight`],
+    mlp: [`model.layers.${i}.mlp.up_proj.weight`],
+    norms: [`model.layers.${i}.input_layernorm.weight`],
+  })),
+  finalNorm: ["model.norm.weight"],
+};
+
+describe("training options", () => {
+  it("gives each strategy its documented defaults", () => {
+    const full = resolveOptions({ strategy: "full", steps: 100 });
+    assert.deepEqual([full.lr, full.weightDecay, full.clipNorm, full.earlyStopping, full.restoreBest], [3e-4, 0.01, 1, { patience: 3, minDelta: 0 }, true]);
+    // warmup + cosine: 10 warmup steps, then decay to 10% at step 100.
+    assert.equal(full.schedule(0), 0.1);
+    assert.equal(full.schedule(9), 1);
+    assert.ok(Math.abs(full.schedule(100) - 0.1) < 1e-12);
+    const rows = resolveOptions({});
+    assert.deepEqual([rows.strategy, rows.lr, rows.weightDecay, rows.earlyStopping, rows.schedule(50)], ["new-rows", 1e-2, 0, false, 1]);
+    assert.throws(() => resolveOptions({ strategy: "gradual" }), /needs `unfreeze/);
+    assert.throws(() => resolveOptions({ steps: 0 }), /steps must be a positive integer/);
+  });
+
+  it("resolves the groups of each strategy, top block first for gradual", () => {
+    const gradual = strategyGroups(layout, [7, 8], "gradual");
+    assert.deepEqual(gradual.initial.map((g) => g.name), ["embed.new", "head.new"]);
+    assert.deepEqual(gradual.stages.map((s) => s.map((g) => g.name)), [["block.2", "norm.final"], ["block.1"], ["block.0"]]);
+    assert.deepEqual(strategyGroups(layout, [], "full").initial.map((g) => g.name), ["embed", "block.0", "block.1", "block.2", "norm.final", "head"]);
+    assert.deepEqual(strategyGroups(layout, [7], ["block.-1:", "embed.new"]).initial.map((g) => g.name), ["embed.new", "block.2"]);
+    assert.throws(() => strategyGroups(layout, [], "new-rows"), /no new token ids/);
+  });
+
+  it("picks per-group learning rates: embedding rate for embed/head, then the last matching groupLr entry", () => {
+    const all = strategyGroups(layout, [7], "full").all;
+    const options = { lr: 1, embeddingLr: 2, groupLr: { "block.*": 3, "block.-1:.mlp": 4, "head.new": 5 } };
+    assert.equal(learningRateOf({ tensor: "model.embed_tokens.weight" }, all, layout, options), 2);
+    assert.equal(learningRateOf({ tensor: "model.norm.weight" }, all, layout, options), 1);
+    assert.equal(learningRateOf({ tensor: "model.layers.0.mlp.up_proj.weight" }, all, layout, options), 3);
+    assert.equal(learningRateOf({ tensor: "model.layers.2.mlp.up_proj.weight" }, all, layout, options), 4);
+    assert.equal(learningRateOf({ tensor: "model.layers.2.self_attn.q_proj.weight" }, all, layout, options), 3);
+    assert.equal(learningRateOf({ tensor: "lm_head.weight", rows: {} }, all, layout, options), 5);
+    assert.equal(learningRateOf({ tensor: "lm_head.weight" }, all, layout, options), 2);
+  });
+});
