@@ -3,6 +3,9 @@ import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFile
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { chromium, type Browser } from "playwright-core";
+import { lineChart } from "../../lib/display/charts";
+import { LIVE_FRAME } from "../../lib/display/live-frame";
+import { JUPYTER_DISPLAY } from "../../lib/display/mime-bundle";
 import { runNbtest } from "../nbtest/run-nbtest";
 import { exportHtml, plotlyTraceCounts } from "./export-html";
 import { drawnCharts, openOffline } from "./offline-page";
@@ -84,6 +87,31 @@ describe("executed notebooks as HTML in headless Chromium", function () {
       } finally {
         await offline.close();
       }
+    }
+  });
+
+  it("draws a live chart's light frames with the plotly.js its first frame brought, and says so when there is none", async () => {
+    const first = lineChart([{ name: "loss", y: [3, 2] }])[JUPYTER_DISPLAY]()["text/html"] as string;
+    const later = lineChart([{ name: "loss", y: [3, 2, 1.5] }, { name: "eval", y: [3.1, 2.2, 1.9] }])[LIVE_FRAME]()["text/html"] as string;
+    const both = join(work, "live-frames.html");
+    writeFileSync(both, `<!DOCTYPE html><html><body>${first}${later}</body></html>`);
+    const lone = join(work, "lone-frame.html");
+    writeFileSync(lone, `<!DOCTYPE html><html><body>${later}</body></html>`);
+    const withLibrary = await openOffline(browser, `file://${both}`);
+    try {
+      const charts = await drawnCharts(withLibrary.page);
+      assert.deepEqual(charts.map((chart) => [chart.traces, chart.drawn >= chart.traces]), [[1, true], [2, true]]);
+      assert.deepEqual(withLibrary.errors, []);
+    } finally {
+      await withLibrary.close();
+    }
+    const alone = await openOffline(browser, `file://${lone}`);
+    try {
+      const text = await alone.page.locator("div.tokenlab-plot").textContent();
+      assert.match(text ?? "", /plotly\.js comes with the final frame/);
+      assert.deepEqual(alone.errors, []);
+    } finally {
+      await alone.close();
     }
   });
 
