@@ -27,6 +27,13 @@ export function runReference(requests: ReferenceRequest[]): ReferenceResult[] {
   return JSON.parse(output.toString("utf8"));
 }
 
+/** Runs primitives_reference.py (PyTorch) for one request; see that script for the operations. */
+export function runPrimitiveReference<T>(request: Record<string, unknown>): T {
+  const script = path.join(__dirname, "primitives_reference.py");
+  const output = execFileSync("/usr/bin/python3", [script], { input: JSON.stringify(request), maxBuffer: 1 << 28 });
+  return JSON.parse(output.toString("utf8")) as T;
+}
+
 /** max|actual − expected| / max|expected|: the relative error the golden tests bound. */
 export function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
   if (actual.length !== expected.length) throw new Error(`length ${actual.length} ≠ expected ${expected.length}`);

@@ -1,0 +1,106 @@
+import * as assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs-core";
+import { initBackend } from "../../lib/backend/init-backend";
+import { TokenlabError } from "../../lib/errors/tokenlab-error";
+import { AdamW } from "../../lib/train/adamw";
+import { clipGradients } from "../../lib/train/clip-gradients";
+import { crossEntropy, IGNORE_INDEX } from "../../lib/train/cross-entropy";
+import { gaussian } from "../fixtures/tiny-checkpoint";
+import { relativeError, runPrimitiveReference } from "../reference/run-reference";
+
+function randomMatrix(rows: number, cols: number, seed: number, scale = 1): number[][] {
+  const random = gaussian(seed);
+  return Array.from({ length: rows }, () => Array.from({ length: cols }, () => scale * random()));
+}
+
+describe("training primitives against PyTorch", function () {
+  this.timeout(120_000);
+  before(() => initBackend());
+
+  describe("crossEntropy", () => {
+    // Wide logits (scale 8) so some labels are very unlikely; -100 positions are ignored.
+    const logits = randomMatrix(6, 50, 3, 8);
+    const labels = [3, IGNORE_INDEX, 49, 0, IGNORE_INDEX, 17];
+
+    it("gives torch's mean loss, per-position losses and gradient, ignoring -100", () => {
+      const expected = runPrimitiveReference<{ loss: number; per_position: number[]; grad: number[][] }>({
+        op: "cross_entropy",
+        logits,
+        labels,
+      });
+      const z = tf.tensor2d(logits);
+      const y = tf.tensor1d(labels, "int32");
+      const result = crossEntropy(z, y);
+      assert.ok(Math.abs(result.loss.dataSync()[0] - expected.loss) / expected.loss < 1e-5);
+      assert.ok(relativeError(result.perPosition.dataSync(), expected.per_position) < 1e-5);
+      assert.deepEqual(Array.from(result.counted.dataSync()), [1, 0, 1, 1, 0, 1]);
+      const grad = tf.grad((x: tf.Tensor) => crossEntropy(x, y).loss)(z);
+      assert.ok(relativeError(grad.dataSync(), expected.grad.flat()) < 1e-5, "gradient");
+      tf.dispose([z, y, result.loss, result.perPosition, result.counted, grad]);
+    });
+
+    it("keeps the batch shape for per-position losses and is 0 when nothing counts", () => {
+      const z = tf.tensor3d([randomMatrix(2, 5, 4), randomMatrix(2, 5, 5)]);
+      const y = tf.tensor2d([[IGNORE_INDEX, IGNORE_INDEX], [IGNORE_INDEX, IGNORE_INDEX]], undefined, "int32");
+      const result = crossEntropy(z, y);
+      assert.deepEqual(result.perPosition.shape, [2, 2]);
+      assert.equal(result.loss.dataSync()[0], 0);
+      tf.dispose([z, y, result.loss, result.perPosition, result.counted]);
+    });
+
+    it("rejects labels outside the vocabulary and mismatched shapes", () => {
+      const z = tf.tensor2d(randomMatrix(2, 5, 6));
+      assert.throws(() => crossEntropy(z, tf.tensor1d([1, 5], "int32")), (e: Error) => e instanceof TokenlabError && /label 5/.test(e.message));
+      assert.throws(() => crossEntropy(z, tf.tensor1d([1, 2, 3], "int32")), TokenlabError);
+      z.dispose();
+    });
+  });
+
+  it("AdamW matches torch.optim.AdamW over 3 steps with two groups, skipping a missing gradient", () => {
+    const params = [randomMatrix(1, 6, 7)[0], randomMatrix(1, 4, 8)[0], randomMatrix(1, 3, 9)[0]];
+    const grads = [0, 1, 2].map((step) => [
+      randomMatrix(1, 6, 10 + step)[0],
+      randomMatrix(1, 4, 20 + step)[0],
+      step === 1 ? null : randomMatrix(1, 3, 30 + step)[0], // no gradient in step 1
+    ]);
+    const groups = [
+      { params: [params[0], params[1]], lr: 0.01, weight_decay: 0.1 },
+      { params: [params[2]], lr: 0.003, weight_decay: 0 },
+    ];
+    const expected = runPrimitiveReference<{ history: number[][][] }>({ op: "adamw", groups, grads, beta1: 0.9, beta2: 0.95, eps: 1e-8 });
+    const variables = params.map((p, i) => tf.variable(tf.tensor1d(p), true, `adamw-test-${i}`));
+    const optimizer = new AdamW(
+      [
+        { name: "a", params: [variables[0], variables[1]], learningRate: 0.01, weightDecay: 0.1 },
+        { name: "b", params: [variables[2]], learningRate: 0.003, weightDecay: 0 },
+      ],
+      { beta1: 0.9, beta2: 0.95, epsilon: 1e-8 },
+    );
+    grads.forEach((stepGrads, step) => {
+      const named: Record<string, tf.Tensor> = {};
+      stepGrads.forEach((g, i) => g && (named[variables[i].name] = tf.tensor1d(g)));
+      optimizer.step(named);
+      tf.dispose(Object.values(named));
+      variables.forEach((v, i) => assert.ok(relativeError(v.dataSync(), expected.history[step][i]) < 1e-5, `step ${step} param ${i}`));
+    });
+    const before = tf.memory().numTensors;
+    optimizer.dispose();
+    assert.equal(tf.memory().numTensors, before - 6, "dispose frees both moments of the three parameters");
+    tf.dispose(variables);
+  });
+
+  it("clipGradients scales like torch's clip_grad_norm_ and reports group norms", () => {
+    const grads = [randomMatrix(1, 5, 11)[0], randomMatrix(1, 3, 12)[0]];
+    const expected = runPrimitiveReference<{ total_norm: number; grads: number[][] }>({ op: "clip", grads, max_norm: 0.5 });
+    const named = { a: tf.tensor1d(grads[0]), b: tf.tensor1d(grads[1]) };
+    const clipped = clipGradients(named, 0.5, { first: ["a"], both: ["a", "b"], none: [] });
+    assert.ok(Math.abs(clipped.totalNorm - expected.total_norm) / expected.total_norm < 1e-6);
+    assert.ok(relativeError(clipped.grads.a.dataSync(), expected.grads[0]) < 1e-6);
+    assert.ok(relativeError(clipped.grads.b.dataSync(), expected.grads[1]) < 1e-6);
+    const normA = Math.hypot(...grads[0]);
+    assert.ok(Math.abs(clipped.groupNorms.first - normA) / normA < 1e-6);
+    assert.ok(Math.abs(clipped.groupNorms.both - expected.total_norm) / expected.total_norm < 1e-6);
+    assert.equal(clipped.groupNorms.none, 0);
+    tf.dispose([...Object.values(named), ...Object.values(clipped.grads)]);
+  });
+});
