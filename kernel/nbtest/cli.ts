@@ -41,8 +41,18 @@ export async function nbtestMain(argv: string[]): Promise<number> {
   }
   let failed = false;
   for (const path of options.paths) {
-    const notebook = readNotebook(path);
-    const ran = await runNotebook(path, notebook, options);
+    let ran: CellResult[];
+    let notebook: Notebook;
+    try {
+      notebook = readNotebook(path);
+      checkKernel(path, notebook);
+      ran = await runNotebook(path, notebook, options);
+    } catch (error) {
+      // One broken notebook (unreadable, wrong kernel, kernel did not start) must not hide the others' results.
+      process.stdout.write(`${path}: could not run: ${(error as Error).message}\n`);
+      failed = true;
+      continue;
+    }
     // With --update a difference is the point, not a failure; errors still fail.
     const results = options.update ? ran.map((r): CellResult => (r.mismatch ? { ...r, status: "changed" } : r)) : ran;
     failed ||= results.some((result) => result.status === "failed");
@@ -53,6 +63,13 @@ export async function nbtestMain(argv: string[]): Promise<number> {
     process.stdout.write(`${formatReport(path, results)}\n`);
   }
   return failed ? 1 : 0;
+}
+
+function checkKernel(path: string, notebook: Notebook): void {
+  const kernel = (notebook.metadata.kernelspec as { name?: unknown } | undefined)?.name;
+  if (kernel !== undefined && kernel !== "tokenlab") {
+    throw new NbtestError(`it is a notebook for the "${String(kernel)}" kernel, not "tokenlab"`, { path, kernel });
+  }
 }
 
 function parseArgs(argv: string[]): Options {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { runNbtest } from "./run-nbtest";
@@ -50,6 +50,23 @@ describe("tokenlab nbtest, end to end with the tokenlab kernel", function () {
       assert.deepEqual(saved.cells[1].outputs, [{ output_type: "stream", name: "stdout", text: ["two plus two is 4\n", "done\n"] }]);
       const rerun = await nbtest(copy);
       assert.equal(rerun.code, 0, rerun.output);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("reports an unreadable notebook and one for another kernel, and still runs the rest", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tokenlab-nbtest-"));
+    try {
+      writeFileSync(join(dir, "broken.ipynb"), "{");
+      const python = JSON.parse(readFileSync(join(FIXTURES, "raises.ipynb"), "utf8"));
+      python.metadata.kernelspec.name = "python3";
+      writeFileSync(join(dir, "python.ipynb"), JSON.stringify(python));
+      const { code, output } = await nbtest(join(dir, "broken.ipynb"), join(dir, "python.ipynb"), "raises.ipynb");
+      assert.equal(code, 1, output);
+      assert.match(output, /broken\.ipynb: could not run: Cannot read notebook/);
+      assert.match(output, /python\.ipynb: could not run: it is a notebook for the "python3" kernel/);
+      assert.match(output, /raises\.ipynb: 2 passed, 0 failed/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
