@@ -1,6 +1,7 @@
 import { escapeHtml } from "../display/html-escape";
 import { JUPYTER_DISPLAY, type MimeBundle } from "../display/mime-bundle";
 import type { HfTokenizer } from "../hf/tokenizer";
+import { rustCompatibleEncoder } from "./rust-compatible-encoder";
 import { addedTokenFlags } from "./tokenizer-edit";
 
 export interface TokenPiece {
@@ -36,10 +37,13 @@ export class TokenView {
   }
 }
 
-/** Tokenizes `text` (no special tokens are inserted) and returns a displayable view. */
+/**
+ * Tokenizes `text` exactly as Python's `tokenizers` would (RustCompatibleEncoder; no special tokens
+ * inserted) and returns a displayable view.
+ */
 export function showTokens(tokenizer: HfTokenizer, text: string): TokenView {
   const added = addedTokenFlags(tokenizer);
-  const pieces = tokenizer.encode(text).map((id) => {
+  const pieces = rustCompatibleEncoder(tokenizer).encode(text).map((id) => {
     const entry = added.get(id);
     return { id, text: tokenizer.decode([id]), added: entry !== undefined, special: entry?.flags.special ?? false };
   });

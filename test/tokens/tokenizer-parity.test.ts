@@ -1,9 +1,9 @@
 /**
  * Tokenization parity with the Hugging Face Rust `tokenizers` library (the one Python uses), via
  * its Node binding @anush008/tokenizers. The Rust tokenizer adds the tokens itself; ours is the
- * JSON tokenlab writes, loaded by the JS tokenizer HfTokenizer wraps. Ids must be identical on
- * every text, except exactly where jsTokenizerCaveats() reports a known JS deviation — and every
- * reported deviation must really occur (so a stale caveat fails too).
+ * JSON tokenlab writes. RustCompatibleEncoder must give identical ids on every text; the plain JS
+ * tokenizer HfTokenizer wraps must too, except exactly where jsTokenizerCaveats() reports a known
+ * JS deviation — and every reported deviation must really occur (so a stale caveat fails too).
  */
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -12,6 +12,7 @@ import * as path from "node:path";
 import { AddedToken, Tokenizer } from "@anush008/tokenizers";
 import { HfTokenizer } from "../../lib/hf/tokenizer";
 import { jsTokenizerCaveats } from "../../lib/tokens/js-tokenizer-caveats";
+import { RustCompatibleEncoder } from "../../lib/tokens/rust-compatible-encoder";
 import { resolveTokenSpec } from "../../lib/tokens/token-spec";
 import { planTokens, withAddedTokens } from "../../lib/tokens/tokenizer-edit";
 import { buildTinyTokenizer } from "../fixtures/tiny-tokenizer";
@@ -87,19 +88,33 @@ for (const source of SOURCES) {
       }
     });
 
-    it("encodes every text exactly like Rust, except where a documented JS deviation applies — and each documented one is real", async () => {
-      const cases: Array<{ text: string; contents: string[] }> = [];
-      for (const spec of specs) {
-        for (const text of textsWith(spec.content)) cases.push({ text, contents: [spec.content] });
-        for (const spelling of unnormalizedSpellings(spec.content)) {
-          if (spelling !== spec.content) cases.push({ text: `x ${spelling}y ${spelling}`, contents: [spec.content] });
-        }
+    const cases: Array<{ text: string; contents: string[] }> = [];
+    for (const spec of specs) {
+      for (const text of textsWith(spec.content)) cases.push({ text, contents: [spec.content] });
+      for (const spelling of unnormalizedSpellings(spec.content)) {
+        if (spelling !== spec.content) cases.push({ text: `x ${spelling}y ${spelling}`, contents: [spec.content] });
       }
-      // Different flags side by side.
-      for (let i = 0; i + 1 < specs.length; i++) {
-        const [a, b] = [specs[i].content, specs[i + 1].content];
-        cases.push({ text: `${a}${b} ${b}\n${a} x${a}y${b}`, contents: [a, b] });
+    }
+    // Different flags side by side.
+    for (let i = 0; i + 1 < specs.length; i++) {
+      const [a, b] = [specs[i].content, specs[i + 1].content];
+      cases.push({ text: `${a}${b} ${b}\n${a} x${a}y${b}`, contents: [a, b] });
+    }
+
+    it("RustCompatibleEncoder encodes every text exactly like Rust, for all 32 flag combinations, with and without special tokens", async () => {
+      const encoder = new RustCompatibleEncoder(ours);
+      const mismatches: string[] = [];
+      for (const [i, { text }] of cases.entries()) {
+        const addSpecialTokens = i % 7 === 0;
+        const expected = (await rust.encode(text, null, { addSpecialTokens })).getIds();
+        const actual = encoder.encode(text, { addSpecialTokens });
+        if (JSON.stringify(expected) !== JSON.stringify(actual)) mismatches.push(`${JSON.stringify(text)}: rust ${expected} vs ours ${actual}`);
       }
+      assert.deepEqual(mismatches, [], `${mismatches.length} of ${cases.length} texts differ`);
+      assert.ok(cases.length > 1000);
+    });
+
+    it("HfTokenizer.encode (the JS tokenizer) matches Rust except exactly where jsTokenizerCaveats() reports a deviation", async () => {
       const caveatsOf = new Map(specs.map((s) => [s.content, jsTokenizerCaveats(base, s.flags)]));
       const mismatches: string[] = [];
       const deviating = new Set<string>();
