@@ -82,6 +82,26 @@ describe("addTokens", function () {
     }
   });
 
+  it("is deterministic under a seed for every random strategy, and the seed matters", async () => {
+    const { model, remove } = await tinyModel({ tied: false });
+    try {
+      for (const init of ["random", "noisy-mean", "mvn-mean", { describe: "the dog", noise: true }] as const) {
+        const [a, b, c] = [7, 7, 8].map((seed) => addTokens(model, ["<a>", "<b>"], { init, seed }));
+        const rowsOfNew = (r: typeof a) =>
+          [r.model.layout.embedding, r.model.layout.head!].map((n) => (rowsOf(r.model.weights.get(n)) as Rows).slice(r.newIds[0], r.newIds[0] + 2));
+        assert.deepEqual(rowsOfNew(a), rowsOfNew(b), JSON.stringify(init));
+        assert.notDeepEqual(rowsOfNew(a), rowsOfNew(c), JSON.stringify(init));
+        const [inputRows, outputRows] = rowsOfNew(a);
+        assert.notDeepEqual(inputRows[0], inputRows[1], "two tokens get different draws");
+        assert.notDeepEqual(inputRows[0], outputRows[0], "input and output rows get different draws");
+        for (const r of [a, b, c]) (r.model as typeof model).dispose([model.weights]);
+      }
+    } finally {
+      model.dispose();
+      remove();
+    }
+  });
+
   it("keeps tied models tied (Llama and GPT-2)", async () => {
     for (const architecture of ["LlamaForCausalLM", "GPT2LMHeadModel"] as const) {
       const { model, checkpoint, remove } = await tinyModel({ architecture, tied: true });

@@ -57,7 +57,9 @@ describe("initReport (Hewitt's diagnostics)", function () {
       const variants = Object.fromEntries(
         (["mean", "zeros", "random", "mvn-mean"] as const).map((init) => [init, addTokens(base, NEW_TOKENS, { init, seed: 2 })]),
       );
+      const tensors = tf.memory().numTensors;
       const report = initReport(base, variants, TEXTS);
+      assert.equal(tf.memory().numTensors, tensors, "initReport leaves no tensors behind");
       const mean = report.rows.find((r) => r.variant === "mean")!;
       assert.deepEqual(mean.newIds, [V, V + 1, V + 2, V + 3]);
       assert.equal(mean.klBound, Math.log(1 + 4 / V));
