@@ -73,13 +73,16 @@ export function addTokens(model: CausalLM, specs: TokenSpec | TokenSpec[], optio
   const grown: tf.Tensor[] = [];
   try {
     const weights = new Map<string, tf.Tensor>(model.weights);
-    const newEmbedding = growMatrix(contextFor(embedding, "input", 0), strategies, firstNewId, rows);
-    grown.push(newEmbedding);
-    weights.set(model.layout.embedding, newEmbedding);
-    if (head !== null && model.layout.head !== null) {
-      const newHead = growMatrix(contextFor(head, "output", 1), strategies, firstNewId, rows);
-      grown.push(newHead);
-      weights.set(model.layout.head, newHead);
+    // Only reused/skipped tokens and no padding change: the matrices stay shared too.
+    if (newTokens.length > 0 || rows !== oldRows) {
+      const newEmbedding = growMatrix(contextFor(embedding, "input", 0), strategies, firstNewId, rows);
+      grown.push(newEmbedding);
+      weights.set(model.layout.embedding, newEmbedding);
+      if (head !== null && model.layout.head !== null) {
+        const newHead = growMatrix(contextFor(head, "output", 1), strategies, firstNewId, rows);
+        grown.push(newHead);
+        weights.set(model.layout.head, newHead);
+      }
     }
     const tokenizer = withAddedTokens(base, plan.tokens);
     const config = { ...model.config, vocabSize: rows, raw: { ...model.config.raw, vocab_size: rows } };

@@ -10,7 +10,7 @@ export interface Neighbour {
  * similarity, best first. `queries` [n, hidden]; tensors are borrowed, nothing is kept.
  */
 export function nearestRows(matrix: tf.Tensor2D, candidateRows: number, queries: tf.Tensor2D, k = 5): Neighbour[][] {
-  if (queries.shape[0] === 0 || candidateRows === 0) return queries.shape[0] === 0 ? [] : [...Array(queries.shape[0])].map(() => []);
+  if (queries.shape[0] === 0 || candidateRows === 0) return Array.from({ length: queries.shape[0] }, () => []);
   const { values, indices } = tf.tidy(() => {
     const unit = (m: tf.Tensor2D) => tf.div(m, tf.maximum(tf.norm(m, 2, 1, true), 1e-12)) as tf.Tensor2D;
     const candidates = unit(matrix.slice([0, 0], [candidateRows, matrix.shape[1]]));
