@@ -163,6 +163,23 @@ describe("train()", function () {
     disposeModels(fx.model, expected.latest, expected.best?.model, stopped.latest, stopped.best?.model, finished.latest, finished.best?.model);
   });
 
+  it("run.stop() ends the run at the next step boundary with its weights", async () => {
+    const run = train({ model: fx.model, newIds: fx.newIds }, fx.data, {
+      steps: 20,
+      batchSize: 4,
+      onStep: (record) => record.step === 2 && run.stop(),
+    });
+    const result = await run;
+    assert.equal(result.status, "stopped");
+    assert.equal(result.steps, 2);
+    assert.deepEqual(run.events.map((e) => e.kind).slice(-1), ["stopped"]);
+    // The latest weights are those of step 2: resuming from them continues to step 20.
+    const resumed = await run.resume();
+    assert.equal(resumed.steps, 20);
+    run.dispose();
+    disposeModels(fx.model, result.latest, result.best?.model, resumed.latest, resumed.best?.model);
+  });
+
   it("stops with a clear error naming the step and group when the loss turns NaN, keeping the last good weights", async () => {
     const { embedding } = fx.model.layout;
     const base = fx.model.weights.get(embedding)!;
