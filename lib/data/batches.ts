@@ -13,8 +13,23 @@ export function epochBatches(rows: readonly PackedSequence[], batchSize: number,
   return batches;
 }
 
-/** The batch used at global step `step` (epochs follow each other without gaps). */
-export function batchAtStep(rows: readonly PackedSequence[], batchSize: number, seed: number, step: number): PackedSequence[] {
-  const perEpoch = Math.ceil(rows.length / batchSize);
-  return epochBatches(rows, batchSize, seed, Math.floor(step / perEpoch))[step % perEpoch];
+/**
+ * The batch used at global step `step` (epochs follow each other without gaps). Keeps the current
+ * epoch's batches, so consecutive steps do not reshuffle.
+ */
+export class BatchSchedule {
+  private cached?: { epoch: number; batches: PackedSequence[][] };
+
+  constructor(
+    private readonly rows: readonly PackedSequence[],
+    private readonly batchSize: number,
+    private readonly seed: number,
+  ) {}
+
+  at(step: number): PackedSequence[] {
+    const perEpoch = Math.ceil(this.rows.length / this.batchSize);
+    const epoch = Math.floor(step / perEpoch);
+    if (this.cached?.epoch !== epoch) this.cached = { epoch, batches: epochBatches(this.rows, this.batchSize, this.seed, epoch) };
+    return this.cached.batches[step % perEpoch];
+  }
 }

@@ -50,6 +50,10 @@ export function layerGroups(layout: ParameterLayout, newIds: readonly number[] =
  * - a python-style slice over the block indices, optionally followed by a sub-group:
  *   `block.-2:` (last two blocks), `block.:3` (first three), `block.1:5:2`, `block.-1:.mlp`.
  * A selector that matches nothing is an error naming the groups that exist.
+ *
+ * LLaMA-Factory's freeze tuning maps onto selectors: `freeze_trainable_layers: n` ≙ `block.-n:`
+ * (negative n: `block.:n`), `freeze_trainable_modules: mlp` ≙ `block.*.mlp` (with a slice:
+ * `block.-n:.mlp`), `freeze_extra_modules: embed_tokens` ≙ `embed`.
  */
 export function selectGroups(groups: readonly LayerGroup[], selectors: readonly string[]): LayerGroup[] {
   const chosen = new Set<string>();

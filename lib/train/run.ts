@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { DriftRecorder } from "../analysis/drift-recorder";
-import { batchAtStep } from "../data/batches";
+import { BatchSchedule } from "../data/batches";
 import type { TrainingData } from "../data/prepare-data";
 import type { Figure } from "../display/figure";
 import { Table } from "../display/table";
@@ -74,6 +74,7 @@ export class Run implements PromiseLike<TrainResult>, Displayable {
   private plateau: PlateauState = initialPlateauState;
   private unfreezeState: UnfreezeState = initialUnfreezeState;
   private stopRequested = false;
+  private readonly batches: BatchSchedule;
   private promise: Promise<TrainResult>;
 
   constructor(private readonly setup: RunSetup) {
@@ -81,6 +82,7 @@ export class Run implements PromiseLike<TrainResult>, Displayable {
     this.newIds = setup.newIds;
     this.totalSteps = setup.options.steps;
     this.params = new TrainableParameters(setup.base);
+    this.batches = new BatchSchedule(setup.data.train, setup.options.batchSize, setup.options.seed);
     this.startTraining(setup.groups.initial);
     const hidden = setup.base.config.hiddenSize;
     const sample = DriftRecorder.sampleExisting(
@@ -230,7 +232,7 @@ export class Run implements PromiseLike<TrainResult>, Displayable {
     const index = this.completed;
     const factor = options.schedule(index);
     for (const p of this.params.list) this.optimizerOf.get(p.key)!.setLearningRate(p.key, this.learningRates.get(p.key)! * factor);
-    const batch = batchAtStep(this.setup.data.train, options.batchSize, options.seed, index);
+    const batch = this.batches.at(index);
     const outcome = trainStep(this.base, this.params, this.optimizers, batch, {
       step: index + 1,
       clipNorm: options.clipNorm,

@@ -2,6 +2,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { BatchSchedule } from "../../lib/data/batches";
 import { readJsonl, readTextFile } from "../../lib/data/examples";
 import { IGNORE_INDEX, packExamples } from "../../lib/data/pack";
 import { prepareData } from "../../lib/data/prepare-data";
@@ -94,5 +95,17 @@ describe("training data", () => {
     assert.equal(heldOut.length, 5);
     const trainText = decodeAll(a.train) + "<|endoftext|>";
     for (const text of texts) assert.equal(trainText.includes(text + "<|endoftext|>"), !heldOut.includes(text), text);
+  });
+
+  it("batches every row once per epoch, in a seeded order that changes between epochs", () => {
+    const rows = Array.from({ length: 10 }, (_, i) => ({ inputIds: [i], labels: [i], attentionMask: [1] }));
+    const schedule = new BatchSchedule(rows, 4, 7);
+    const epoch = (e: number): number[][] => [0, 1, 2].map((b) => schedule.at(e * 3 + b).map((r) => r.inputIds[0]));
+    const first = epoch(0);
+    assert.deepEqual(first.map((b) => b.length), [4, 4, 2]);
+    assert.deepEqual(first.flat().sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    assert.notDeepEqual(epoch(1), first);
+    assert.deepEqual(epoch(0), first);
+    assert.deepEqual(new BatchSchedule(rows, 4, 7).at(4), schedule.at(4));
   });
 });
