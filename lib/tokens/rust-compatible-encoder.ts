@@ -7,9 +7,13 @@
  * the input. The normalizer, pre-tokenizer and model themselves are the JS tokenizer's.
  */
 import { PreTrainedTokenizer } from "@huggingface/transformers";
-import type { HfTokenizer } from "../hf/tokenizer";
-import { addedTokenFlags } from "./tokenizer-edit";
-import type { AddedTokenFlags } from "./token-spec";
+import { parseAddedTokens, type AddedTokenFlags } from "./token-spec";
+
+/** What the encoder needs of a tokenizer (an HfTokenizer is one); no import of lib/hf, so lib/hf may use this file. */
+export interface TokenizerFiles {
+  readonly tokenizerJson: Readonly<Record<string, any>>;
+  readonly tokenizerConfig: Readonly<Record<string, any>>;
+}
 
 interface Pattern {
   id: number;
@@ -36,10 +40,10 @@ interface Split {
 const WORD_CHAR = /[\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}]/u;
 const WHITESPACE = /\p{White_Space}/u;
 
-const encoders = new WeakMap<HfTokenizer, RustCompatibleEncoder>();
+const encoders = new WeakMap<TokenizerFiles, RustCompatibleEncoder>();
 
 /** The encoder of `tokenizer`, built once per tokenizer (building loads the tokenizer JSON again). */
-export function rustCompatibleEncoder(tokenizer: HfTokenizer): RustCompatibleEncoder {
+export function rustCompatibleEncoder(tokenizer: TokenizerFiles): RustCompatibleEncoder {
   let encoder = encoders.get(tokenizer);
   if (!encoder) encoders.set(tokenizer, (encoder = new RustCompatibleEncoder(tokenizer)));
   return encoder;
@@ -53,10 +57,10 @@ export class RustCompatibleEncoder {
   private readonly contents = new Map<number, string>();
   private readonly idsByContent = new Map<string, number>();
 
-  constructor(tokenizer: HfTokenizer) {
+  constructor(tokenizer: TokenizerFiles) {
     // The same JS components without added tokens: extraction is done here, the Rust way.
     this.core = new PreTrainedTokenizer({ ...tokenizer.tokenizerJson, added_tokens: [] }, tokenizer.tokenizerConfig)._tokenizer;
-    for (const [id, { content, flags }] of addedTokenFlags(tokenizer)) {
+    for (const [id, { content, flags }] of parseAddedTokens(tokenizer.tokenizerJson)) {
       this.contents.set(id, content);
       this.idsByContent.set(content, id);
       if (flags.normalized) insert(this.normalizedTrie, this.normalize(content), { id, flags });

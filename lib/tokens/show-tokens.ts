@@ -2,7 +2,7 @@ import { escapeHtml } from "../display/html-escape";
 import { JUPYTER_DISPLAY, type MimeBundle } from "../display/mime-bundle";
 import type { HfTokenizer } from "../hf/tokenizer";
 import { rustCompatibleEncoder } from "./rust-compatible-encoder";
-import { addedTokenFlags } from "./tokenizer-edit";
+import { parseAddedTokens } from "./token-spec";
 
 export interface TokenPiece {
   id: number;
@@ -42,7 +42,7 @@ export class TokenView {
  * inserted) and returns a displayable view.
  */
 export function showTokens(tokenizer: HfTokenizer, text: string): TokenView {
-  const added = addedTokenFlags(tokenizer);
+  const added = parseAddedTokens(tokenizer.tokenizerJson);
   const pieces = rustCompatibleEncoder(tokenizer).encode(text).map((id) => {
     const entry = added.get(id);
     return { id, text: tokenizer.decode([id]), added: entry !== undefined, special: entry?.flags.special ?? false };

@@ -72,3 +72,22 @@ export function describeFlags(flags: AddedTokenFlags): string {
   if (flags.normalized) parts.push("normalized");
   return parts.join(" ") || "none";
 }
+
+/** The flags tokenizer.json records for every added token, keyed by id (defaults as in `tokenizers`). */
+export function parseAddedTokens(tokenizerJson: Readonly<Record<string, any>>): Map<number, { content: string; flags: AddedTokenFlags }> {
+  const result = new Map<number, { content: string; flags: AddedTokenFlags }>();
+  for (const entry of (tokenizerJson.added_tokens ?? []) as Array<Record<string, any>>) {
+    const special = entry.special ?? false;
+    result.set(entry.id, {
+      content: entry.content,
+      flags: {
+        special,
+        lstrip: entry.lstrip ?? false,
+        rstrip: entry.rstrip ?? false,
+        singleWord: entry.single_word ?? false,
+        normalized: entry.normalized ?? !special,
+      },
+    });
+  }
+  return result;
+}

@@ -108,21 +108,3 @@ export function withAddedTokens(
   const tokenizerConfig: TokenizerConfigJson = { ...base.tokenizerConfig, added_tokens_decoder: sortedDecoder };
   return HfTokenizer.fromJson(tokenizerJson, tokenizerConfig);
 }
-
-/** The flags tokenizer.json records for every added token, keyed by id. */
-export function addedTokenFlags(tokenizer: HfTokenizer): Map<number, { content: string; flags: AddedTokenFlags }> {
-  const result = new Map<number, { content: string; flags: AddedTokenFlags }>();
-  for (const entry of (tokenizer.tokenizerJson.added_tokens ?? []) as Array<Record<string, any>>) {
-    result.set(entry.id, {
-      content: entry.content,
-      flags: {
-        special: entry.special ?? false,
-        lstrip: entry.lstrip ?? false,
-        rstrip: entry.rstrip ?? false,
-        singleWord: entry.single_word ?? false,
-        normalized: entry.normalized ?? !(entry.special ?? false),
-      },
-    });
-  }
-  return result;
-}
