@@ -1,0 +1,153 @@
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as tf from "@tensorflow/tfjs-core";
+import { initBackend } from "../../lib/backend/init-backend";
+import { TokenlabError } from "../../lib/errors/tokenlab-error";
+import { encodeSafetensors, readSafetensors } from "../../lib/hf/safetensors";
+import { loadModel, saveModel } from "../../lib/models/load-model";
+import { TINY_ARCHITECTURES, writeTinyCheckpoint } from "../fixtures/tiny-checkpoint";
+import { relativeError, runReference } from "../reference/run-reference";
+
+const IDS = [
+  [5, 72, 101, 108, 108],
+  [111, 32, 119, 260, 300],
+];
+
+function headerOf(file: string): Record<string, any> {
+  const bytes = fs.readFileSync(file);
+  return JSON.parse(bytes.subarray(8, 8 + Number(bytes.readBigUInt64LE(0))).toString("utf8"));
+}
+
+describe("loadModel / saveModel", function () {
+  this.timeout(120_000);
+  let root: string;
+  before(async () => {
+    await initBackend();
+    root = fs.mkdtempSync(path.join(os.tmpdir(), "tokenlab-io-"));
+  });
+  after(() => fs.rmSync(root, { recursive: true, force: true }));
+  const dir = (name: string) => path.join(root, name);
+
+  describe("round trip for every architecture", () => {
+    const variants = TINY_ARCHITECTURES.flatMap((architecture) => [true, false].map((tied) => ({ architecture, tied })));
+    const name = (v: (typeof variants)[number]) => `${v.architecture}-${v.tied ? "tied" : "untied"}`;
+    let references: Array<{ logits: number[] }>;
+
+    before(async () => {
+      for (const v of variants) {
+        writeTinyCheckpoint(dir(name(v)), { ...v, seed: 3 });
+        const model = await loadModel(dir(name(v)));
+        await saveModel(model, dir(`${name(v)}-saved`));
+        model.dispose();
+      }
+      // One PyTorch run reads every saved file with its own safetensors reader.
+      references = runReference(variants.map((v) => ({ dir: dir(`${name(v)}-saved`), ids: IDS })));
+    });
+
+    variants.forEach((v, i) => {
+      it(`${name(v)}: load → save → load gives identical logits, and PyTorch reads the saved file`, async () => {
+        const model = await loadModel(dir(name(v)));
+        const reloaded = await loadModel(dir(`${name(v)}-saved`));
+        const before = model.logits(IDS);
+        const after = reloaded.logits(IDS);
+        assert.deepEqual(after.dataSync(), before.dataSync());
+        assert.ok(relativeError(after.dataSync(), references[i].logits) < 1e-4);
+        const names = Object.keys(headerOf(path.join(dir(`${name(v)}-saved`), "model.safetensors")));
+        assert.equal(names.includes("lm_head.weight"), !v.tied, "lm_head.weight is written only for untied models");
+        tf.dispose([before, after]);
+        model.dispose();
+        reloaded.dispose();
+      });
+    });
+  });
+
+  it("keeps BF16 by default, converts on request, and records torch_dtype", async () => {
+    writeTinyCheckpoint(dir("bf16"), { dtype: "BF16" });
+    const model = await loadModel(dir("bf16"));
+    await saveModel(model, dir("bf16-kept"));
+    await saveModel(model, dir("bf16-as-f32"), { dtype: "F32" });
+    const kept = headerOf(path.join(dir("bf16-kept"), "model.safetensors"));
+    assert.equal(kept["model.norm.weight"].dtype, "BF16");
+    assert.equal(JSON.parse(fs.readFileSync(path.join(dir("bf16-kept"), "config.json"), "utf8")).torch_dtype, "bfloat16");
+    assert.equal(headerOf(path.join(dir("bf16-as-f32"), "model.safetensors"))["model.norm.weight"].dtype, "F32");
+    assert.equal(JSON.parse(fs.readFileSync(path.join(dir("bf16-as-f32"), "config.json"), "utf8")).torch_dtype, "float32");
+    const a = model.logits(IDS);
+    const b = (await loadModel(dir("bf16-kept"))).logits(IDS);
+    assert.deepEqual(b.dataSync(), a.dataSync(), "BF16 values survive a BF16 save exactly");
+    model.dispose();
+  });
+
+  it("writes the current vocab_size when the embedding grew, and the checkpoint reloads", async () => {
+    const { tokenizerSize } = writeTinyCheckpoint(dir("grow"), { tied: false });
+    const model = await loadModel(dir("grow"));
+    const grow = (t: tf.Tensor) => tf.concat([t, tf.zeros([3, t.shape[1]!])], 0);
+    const weights = new Map(model.weights);
+    weights.set("model.embed_tokens.weight", grow(model.weights.get("model.embed_tokens.weight")!));
+    weights.set("lm_head.weight", grow(model.weights.get("lm_head.weight")!));
+    await saveModel(model.withChanges({ weights }), dir("grown"));
+    const config = JSON.parse(fs.readFileSync(path.join(dir("grown"), "config.json"), "utf8"));
+    assert.equal(config.vocab_size, tokenizerSize + 5 + 3);
+    const reloaded = await loadModel(dir("grown"));
+    assert.equal(reloaded.config.vocabSize, tokenizerSize + 8);
+    assert.deepEqual(reloaded.logits(IDS).shape, [2, 5, tokenizerSize + 8]);
+  });
+
+  it("writes shards with an index when asked, and reads them back", async () => {
+    writeTinyCheckpoint(dir("unsharded"));
+    const model = await loadModel(dir("unsharded"));
+    await saveModel(model, dir("sharded"), { maxShardBytes: 20_000 });
+    const files = fs.readdirSync(dir("sharded"));
+    assert.ok(!files.includes("model.safetensors"));
+    const shards = files.filter((f) => /^model-\d{5}-of-\d{5}\.safetensors$/.test(f));
+    assert.ok(shards.length > 1, `several shards: ${files}`);
+    const index = JSON.parse(fs.readFileSync(path.join(dir("sharded"), "model.safetensors.index.json"), "utf8"));
+    for (const [name, shard] of Object.entries(index.weight_map)) assert.ok(readSafetensors(path.join(dir("sharded"), shard as string)).tensors.has(name));
+    assert.deepEqual((await loadModel(dir("sharded"))).logits(IDS).dataSync(), model.logits(IDS).dataSync());
+  });
+
+  it("overwrites an existing checkpoint in place, keeping unrelated files such as a README", async () => {
+    writeTinyCheckpoint(dir("target"), { seed: 1 });
+    fs.writeFileSync(path.join(dir("target"), "README.md"), "notes");
+    writeTinyCheckpoint(dir("other"), { seed: 2 });
+    const other = await loadModel(dir("other"));
+    await saveModel(other, dir("target"));
+    assert.equal(fs.readFileSync(path.join(dir("target"), "README.md"), "utf8"), "notes");
+    assert.deepEqual((await loadModel(dir("target"))).logits(IDS).dataSync(), other.logits(IDS).dataSync());
+    assert.deepEqual(fs.readdirSync(root).filter((f) => f.startsWith(".")), [], "no staging directories left behind");
+  });
+
+  describe("bad checkpoints give errors that name the problem", () => {
+    it("an unsupported architecture", async () => {
+      writeTinyCheckpoint(dir("arch"), { configOverrides: { architectures: ["FalconForCausalLM"] } });
+      await assert.rejects(loadModel(dir("arch")), (e: Error) => e instanceof TokenlabError && /FalconForCausalLM/.test(e.message));
+    });
+
+    it("a missing tensor", async () => {
+      writeTinyCheckpoint(dir("missing"));
+      const file = path.join(dir("missing"), "model.safetensors");
+      const tensors = [...readSafetensors(file).tensors].filter(([name]) => name !== "model.layers.1.mlp.up_proj.weight");
+      fs.writeFileSync(file, encodeSafetensors(tensors.map(([name, t]) => ({ name, ...t }))));
+      await assert.rejects(loadModel(dir("missing")), (e: Error) => e instanceof TokenlabError && /missing tensor model\.layers\.1\.mlp\.up_proj\.weight/.test(e.message));
+    });
+
+    it("a tensor whose shape disagrees with config.json", async () => {
+      writeTinyCheckpoint(dir("shape"), { configOverrides: { intermediate_size: 48 } });
+      await assert.rejects(loadModel(dir("shape")), (e: Error) => e instanceof TokenlabError && /gate_proj\.weight has shape \[64,32\] but config\.json implies \[48,32\]/.test(e.message));
+    });
+
+    it("a missing tokenizer file", async () => {
+      writeTinyCheckpoint(dir("notok"));
+      fs.rmSync(path.join(dir("notok"), "tokenizer.json"));
+      await assert.rejects(loadModel(dir("notok")), (e: Error) => e instanceof TokenlabError && /tokenizer\.json/.test(e.message));
+    });
+
+    it("a missing directory or config.json", async () => {
+      await assert.rejects(loadModel(dir("nowhere")), (e: Error) => e instanceof TokenlabError && /does not exist/.test(e.message));
+      writeTinyCheckpoint(dir("noconfig"));
+      fs.rmSync(path.join(dir("noconfig"), "config.json"));
+      await assert.rejects(loadModel(dir("noconfig")), (e: Error) => e instanceof TokenlabError && /config\.json/.test(e.message));
+    });
+  });
+});
