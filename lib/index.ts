@@ -1,0 +1,52 @@
+// The public API of tokenlab: what a notebook cell or a Node script imports from "tokenlab".
+// Explicit named exports only (types with `export type`), grouped by the layer they come from.
+
+// Compute backend
+export { initBackend, backend, BACKEND_NAMES } from "./backend/init-backend";
+export type { BackendName } from "./backend/init-backend";
+
+// Hugging Face checkpoints and models
+export { HfTokenizer } from "./hf/tokenizer";
+export type { ChatMessage, TokenizerJson, TokenizerConfigJson } from "./hf/tokenizer";
+export { readSafetensors, writeSafetensors } from "./hf/safetensors";
+export { loadModel, saveModel } from "./models/load-model";
+export type { SaveOptions } from "./models/load-model";
+export { SUPPORTED_ARCHITECTURES } from "./models/registry";
+export type { CausalLM, WeightMap, ParameterLayout, GenerateOptions } from "./models/causal-lm";
+export type { ModelConfig } from "./models/model-config";
+export { baseModelDir, loadBaseModel } from "./base-model/index";
+
+// Adding tokens and initializing their embeddings
+export { addTokens } from "./tokens/add-tokens";
+export type { AddTokensOptions } from "./tokens/add-tokens";
+export { AddTokensResult } from "./tokens/add-tokens-result";
+export type { AddedTokenInfo } from "./tokens/add-tokens-result";
+export type { InitStrategy, InitFunction } from "./tokens/init-strategies";
+export { initReport, InitReport } from "./tokens/init-report";
+export { showTokens } from "./tokens/show-tokens";
+
+// Data and training
+export { readTextFile, readJsonl } from "./data/examples";
+export type { Example } from "./data/examples";
+export { prepareData } from "./data/prepare-data";
+export { train } from "./train/train";
+export { Run } from "./train/run";
+export type { TrainResult } from "./train/run";
+export type { TrainOptions, Strategy } from "./train/train-options";
+export { layerGroups, selectGroups } from "./train/layer-groups";
+export type { LayerGroup } from "./train/layer-groups";
+
+// Analysis
+export { plotDrift } from "./analysis/plot-drift";
+export { compareInits } from "./analysis/compare-inits";
+export { evaluate } from "./analysis/evaluate";
+
+// Display objects (render through Symbol.for("Jupyter.display"))
+export { JUPYTER_DISPLAY, isDisplayable } from "./display/mime-bundle";
+export type { MimeBundle, Displayable } from "./display/mime-bundle";
+export { Figure } from "./display/figure";
+export { lineChart, scatterChart, barChart } from "./display/charts";
+export { Table } from "./display/table";
+export { ProgressBar } from "./display/progress-bar";
+export { LiveDisplay } from "./display/live-display";
+export { TokenlabError } from "./errors/tokenlab-error";
