@@ -1,12 +1,12 @@
 import { TokenlabError } from "../errors/tokenlab-error";
 import { GPT2 } from "./gpt2/gpt2-family";
-import { LLAMA, QWEN2, QWEN3, llamaFamily } from "./llama/llama-family";
+import { LLAMA, MISTRAL, QWEN2, QWEN3, llamaFamily } from "./llama/llama-family";
 import type { ModelFamily } from "./model-family";
 
 /** Hugging Face architecture name (config.json `architectures[0]`) → the family that runs it. */
 const ARCHITECTURES: ReadonlyMap<string, ModelFamily> = new Map([
   ["LlamaForCausalLM", llamaFamily(LLAMA)],
-  ["MistralForCausalLM", llamaFamily(LLAMA)],
+  ["MistralForCausalLM", llamaFamily(MISTRAL)],
   ["Qwen2ForCausalLM", llamaFamily(QWEN2)],
   ["Qwen3ForCausalLM", llamaFamily(QWEN3)],
   ["GPT2LMHeadModel", GPT2],

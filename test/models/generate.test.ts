@@ -28,8 +28,9 @@ describe("generate", function () {
   before(async () => {
     await initBackend();
     root = fs.mkdtempSync(path.join(os.tmpdir(), "tokenlab-gen-"));
-    for (const architecture of ["LlamaForCausalLM", "GPT2LMHeadModel", "Qwen3ForCausalLM"] as const) {
-      writeTinyCheckpoint(path.join(root, architecture), { architecture, seed: 11, weightStd: 0.3 });
+    for (const architecture of ["LlamaForCausalLM", "GPT2LMHeadModel", "Qwen3ForCausalLM", "MistralForCausalLM"] as const) {
+      const configOverrides = architecture === "MistralForCausalLM" ? { sliding_window: 4 } : {};
+      writeTinyCheckpoint(path.join(root, architecture), { architecture, seed: 11, weightStd: 0.3, configOverrides });
       models[architecture] = await loadModel(path.join(root, architecture));
     }
   });
@@ -38,7 +39,7 @@ describe("generate", function () {
     fs.rmSync(root, { recursive: true, force: true });
   });
 
-  for (const architecture of ["LlamaForCausalLM", "GPT2LMHeadModel", "Qwen3ForCausalLM"]) {
+  for (const architecture of ["LlamaForCausalLM", "GPT2LMHeadModel", "Qwen3ForCausalLM", "MistralForCausalLM"]) {
     it(`${architecture}: greedy decoding with the KV cache equals recomputing the whole sequence`, async () => {
       const model = models[architecture];
       const prompt = model.tokenizer.encode("The quick brown fox");

@@ -50,6 +50,16 @@ for (const [name, ropeScaling, configOverrides] of ropeScalings) {
   CASES.push({ label: `LlamaForCausalLM rope_scaling ${name}`, options: { ropeScaling, configOverrides }, training: false });
 }
 CASES.push({
+  label: "MistralForCausalLM with a sliding window of 3",
+  options: { architecture: "MistralForCausalLM", configOverrides: { sliding_window: 3 } },
+  training: true,
+});
+CASES.push({
+  label: "Qwen2ForCausalLM with sliding-window layers from max_window_layers 1",
+  options: { architecture: "Qwen2ForCausalLM", configOverrides: { use_sliding_window: true, sliding_window: 2, max_window_layers: 1 } },
+  training: false,
+});
+CASES.push({
   label: "Qwen3ForCausalLM with head_dim ≠ hidden/heads and 1 kv head",
   options: { architecture: "Qwen3ForCausalLM", headDim: 16, numKeyValueHeads: 1 },
   training: false,

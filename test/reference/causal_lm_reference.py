@@ -41,10 +41,14 @@ def read_safetensors(path):
     return out
 
 
-def causal_padding_bias(T, mask):
+def causal_padding_bias(T, mask, window=None):
     """transformers' eager mask: 0 where a key is visible, the dtype's minimum where not (never summed),
-    so a query with no visible key (a padding position) attends uniformly."""
-    allowed = torch.tril(torch.ones(T, T, dtype=torch.bool))[None, None]
+    so a query with no visible key (a padding position) attends uniformly. A sliding window keeps
+    the keys j with i - window < j <= i."""
+    allowed = torch.tril(torch.ones(T, T, dtype=torch.bool))
+    if window is not None:
+        allowed = allowed & ~torch.tril(torch.ones(T, T, dtype=torch.bool), diagonal=-window)
+    allowed = allowed[None, None]
     if mask is not None:
         allowed = allowed & (mask[:, None, None, :] > 0)
     zero = torch.zeros((), dtype=torch.float64)
@@ -85,6 +89,18 @@ def rotate_half(x):
     return torch.cat([-x[..., half:], x[..., :half]], dim=-1)
 
 
+def layer_window(cfg, arch, layer):
+    if arch == "MistralForCausalLM":
+        return cfg.get("sliding_window")
+    if arch in ("Qwen2ForCausalLM", "Qwen3ForCausalLM"):
+        if "layer_types" in cfg:
+            sliding = cfg["layer_types"][layer] == "sliding_attention"
+        else:
+            sliding = cfg.get("use_sliding_window", False) and layer >= cfg.get("max_window_layers", 0)
+        return cfg.get("sliding_window") if sliding else None
+    return None
+
+
 def llama_logits(cfg, W, ids, mask, arch):
     B, T = ids.shape
     H, nh = cfg["hidden_size"], cfg["num_attention_heads"]
@@ -94,10 +110,10 @@ def llama_logits(cfg, W, ids, mask, arch):
     freqs = torch.arange(T, dtype=torch.float64)[:, None] * inv_freq(cfg, hd, T)[None]
     emb = torch.cat([freqs, freqs], dim=-1)
     cos, sin = emb.cos(), emb.sin()
-    bias = causal_padding_bias(T, mask)
     h = W["model.embed_tokens.weight"][ids]
     for i in range(cfg["num_hidden_layers"]):
         p = f"model.layers.{i}."
+        bias = causal_padding_bias(T, mask, layer_window(cfg, arch, i))
         x = rms_norm(h, W[p + "input_layernorm.weight"], eps)
 
         def proj(name, n):

@@ -10,12 +10,16 @@ const MASKED = -3.4028234663852886e38;
 /**
  * Additive attention bias [B or 1, 1, T, S] for T queries at absolute positions offset..offset+T-1
  * over S = offset + T keys: causal, plus padding (attentionMask [B, S], 1 = real token) when given.
+ * With a sliding `window`, a query sees only the last `window` positions (itself included), as
+ * Mistral / Qwen2 sliding-window layers do.
  */
-export function attentionBias(queryLength: number, offset: number, attentionMask?: tf.Tensor2D): tf.Tensor {
+export function attentionBias(queryLength: number, offset: number, attentionMask?: tf.Tensor2D, window?: number | null): tf.Tensor {
   const keyLength = offset + queryLength;
   const causal = new Float32Array(queryLength * keyLength);
   for (let i = 0; i < queryLength; i++) {
-    for (let j = 0; j <= offset + i; j++) causal[i * keyLength + j] = 1;
+    const position = offset + i;
+    const first = window ? Math.max(0, position - window + 1) : 0;
+    for (let j = first; j <= position; j++) causal[i * keyLength + j] = 1;
   }
   const allowed = tf.tensor4d(causal, [1, 1, queryLength, keyLength]);
   // A key is either allowed (bias 0) or masked (bias MASKED), never doubly masked: a query whose

@@ -13,20 +13,31 @@ import { applyRope, ropeSettings, ropeTables } from "../layers/rope";
  * The Llama family: pre-norm decoder blocks with RMSNorm, rotary embeddings, grouped-query
  * attention and a gated MLP. Variants differ only in small switches:
  *   Llama / Mistral: no biases (unless `attention_bias`); Qwen2: q/k/v biases; Qwen3: RMSNorm on
- *   each head of q and k before RoPE.
+ *   each head of q and k before RoPE; Mistral and Qwen may use sliding-window attention.
  * nn.Linear weights ([out, in] in the checkpoint) are kept transposed as [in, out] so the forward
  * pass is plain matMuls; the embedding and lm_head stay [vocabRows, hidden].
  */
 export interface LlamaVariant {
   qkvBias: (raw: Record<string, unknown>) => boolean;
   qkNorm: boolean;
+  /** Sliding-window size of layer `layer`, or null for full attention. */
+  slidingWindow: (raw: Record<string, unknown>, layer: number) => number | null;
 }
 
 const ATTENTION_BIAS = (raw: Record<string, unknown>) => raw.attention_bias === true;
+const windowSize = (raw: Record<string, unknown>) => (typeof raw.sliding_window === "number" ? raw.sliding_window : null);
+/** Qwen: `layer_types` when present, else sliding layers from max_window_layers on if use_sliding_window. */
+const QWEN_WINDOW = (raw: Record<string, unknown>, layer: number) => {
+  const sliding = Array.isArray(raw.layer_types)
+    ? raw.layer_types[layer] === "sliding_attention"
+    : raw.use_sliding_window === true && layer >= Number(raw.max_window_layers ?? 0);
+  return sliding ? windowSize(raw) : null;
+};
 
-export const LLAMA: LlamaVariant = { qkvBias: ATTENTION_BIAS, qkNorm: false };
-export const QWEN2: LlamaVariant = { qkvBias: () => true, qkNorm: false };
-export const QWEN3: LlamaVariant = { qkvBias: ATTENTION_BIAS, qkNorm: true };
+export const LLAMA: LlamaVariant = { qkvBias: ATTENTION_BIAS, qkNorm: false, slidingWindow: () => null };
+export const MISTRAL: LlamaVariant = { qkvBias: ATTENTION_BIAS, qkNorm: false, slidingWindow: windowSize };
+export const QWEN2: LlamaVariant = { qkvBias: () => true, qkNorm: false, slidingWindow: QWEN_WINDOW };
+export const QWEN3: LlamaVariant = { qkvBias: ATTENTION_BIAS, qkNorm: true, slidingWindow: QWEN_WINDOW };
 
 export function llamaFamily(variant: LlamaVariant): ModelFamily {
   const attentionNames = (config: ModelConfig, i: number): string[] => {
@@ -107,7 +118,12 @@ export function llamaFamily(variant: LlamaVariant): ModelFamily {
       const { numHeads: nh, numKeyValueHeads: nkv, headDim: hd } = config;
       const length = inputIds.shape[1];
       const offset = options.cache?.[0]?.key.shape[2] ?? 0;
-      const bias = attentionBias(length, offset, options.attentionMask);
+      const biases = new Map<number | null, tf.Tensor>(); // one mask per distinct window
+      const biasFor = (layer: number) => {
+        const window = variant.slidingWindow(config.raw, layer);
+        if (!biases.has(window)) biases.set(window, attentionBias(length, offset, options.attentionMask, window));
+        return biases.get(window)!;
+      };
       const { cos, sin } = ropeTables(ropeSettings(config.raw, hd, config.maxPositionEmbeddings), offset, length);
       const cache: KvCache = [];
 
@@ -131,7 +147,7 @@ export function llamaFamily(variant: LlamaVariant): ModelFamily {
           v = tf.concat([past.value, v], 2);
         }
         cache.push({ key: k, value: v });
-        const attended = scaledDotProductAttention(q, k, v, bias);
+        const attended = scaledDotProductAttention(q, k, v, biasFor(i));
         h = tf.add(h, linear(mergeHeads(attended), w(`${p}self_attn.o_proj.weight`), optional(`${p}self_attn.o_proj.bias`)));
 
         const y = rmsNorm(h, w(`${p}post_attention_layernorm.weight`), eps);
