@@ -196,12 +196,14 @@ export class Run implements PromiseLike<TrainResult>, Displayable {
     const signals = [signal, notebookHost()?.signal].filter((s): s is AbortSignal => s !== undefined);
     const firstStep = this.completed;
     const monitor = new TrainingMonitor(this.setup.display, firstStep, this.totalSteps, this.setup.options.displayEvery, this.setup.title ?? "training");
-    const started = performance.now();
     try {
+      // Return the Run to the caller before the first step runs.
+      await new Promise((resolve) => setImmediate(resolve));
       if (this.completed === 0) {
         this.recordDrift();
         this.evaluate();
       }
+      const started = performance.now();
       while (this.completed < this.totalSteps) {
         if (this.stopRequested || signals.some((s) => s.aborted)) {
           this.finish(this.stopRequested ? "stopped" : "interrupted");
