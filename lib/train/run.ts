@@ -20,8 +20,11 @@ import { trainingChart } from "./training-chart";
 import { TrainingMonitor } from "./training-monitor";
 import { initialUnfreezeState, stepUnfreeze, type UnfreezeState } from "./unfreeze-schedule";
 
-/** What `await run` gives. The caller owns the tensors of `model`, `latest` and `best.model` that the base does not share. */
-export interface TrainResult {
+/**
+ * What `await run` gives. The caller owns the tensors of `model`, `latest` and `best.model` that the
+ * base does not share. Displays as the run (chart and summary), not as a dump of tensors.
+ */
+export interface TrainResult extends Displayable {
   /** The model to use: the best-eval-loss weights when restoreBest applies, else the latest. */
   model: CausalLM;
   /** Weights after the last completed step. */
@@ -316,6 +319,7 @@ export class Run implements PromiseLike<TrainResult>, Displayable {
       steps: this.completed,
       history: this.history,
       evals: this.evals,
+      [JUPYTER_DISPLAY]: () => this[JUPYTER_DISPLAY](),
     };
   }
 }

@@ -54,6 +54,12 @@ describe("live training display", function () {
       const summary = bundles[bundles.length - 1];
       assert.equal(summary.options.id, undefined);
       assert.match(String(summary.bundle["text/plain"]), /status\s+completed/);
+      // The run (and what `await run` gives) displays as chart + summary, never as a tensor dump.
+      for (const shownValue of [run, result]) {
+        const bundle = shownValue[JUPYTER_DISPLAY]();
+        assert.match(String(bundle["text/html"]), /tokenlab-plot[\s\S]*<table/);
+        assert.match(String(bundle["text/plain"]), /new-token loss first → last/);
+      }
       run.dispose();
       disposeModels(fx.model, result.latest, result.best?.model);
     } finally {
