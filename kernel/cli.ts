@@ -32,16 +32,9 @@ export async function main(argv: string[], binPath: string): Promise<number> {
 }
 
 async function nbtest(argv: string[]): Promise<number> {
-  // kernel/nbtest is being written in parallel; until it lands the command says so.
-  const modulePath = "./nbtest/cli";
-  let loaded: { nbtestMain(argv: string[]): Promise<number> };
-  try {
-    loaded = (await import(modulePath)) as typeof loaded;
-  } catch {
-    process.stderr.write("nbtest not available\n");
-    return 2;
-  }
-  return loaded.nbtestMain(argv);
+  // Loaded on demand so that `tokenlab kernel` does not compile the test runner at startup.
+  const { nbtestMain } = require("./nbtest/cli") as typeof import("./nbtest/cli");
+  return nbtestMain(argv);
 }
 
 function parseInstallTarget(args: string[]): InstallTarget {

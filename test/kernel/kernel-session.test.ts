@@ -273,8 +273,15 @@ describe("tokenlab kernel over zeromq", function () {
     assert.equal(textOf(esm.outputs), "'HI!esm'", JSON.stringify(esm.reply.content));
     const local = await client.execute('import { double } from "./helper";\ndouble(21)');
     assert.equal(textOf(local.outputs), "42", JSON.stringify(local.reply.content));
-    const own = await client.execute('import { isDisplayable } from "tokenlab/lib/display/mime-bundle";\nisDisplayable(card)');
+    const subpath = await client.execute('import { isDisplayable } from "tokenlab/lib/display/mime-bundle";\nisDisplayable(card)');
+    assert.equal(textOf(subpath.outputs), "true", JSON.stringify(subpath.reply.content));
+    const own = await client.execute('import { JUPYTER_DISPLAY, initBackend } from "tokenlab";\nawait initBackend("cpu");\nJUPYTER_DISPLAY === Symbol.for("Jupyter.display")');
     assert.equal(textOf(own.outputs), "true", JSON.stringify(own.reply.content));
+  });
+
+  it("names the active tfjs backend in the kernel_info banner once a cell has chosen one", async function () {
+    const info = content<{ banner: string }>(await client.request("shell", "kernel_info_request", {}));
+    assert.match(info.banner, /tfjs backend: cpu$/);
   });
 });
 
