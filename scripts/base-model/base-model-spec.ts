@@ -90,3 +90,7 @@ export const PRETRAINING: PretrainingOptions = {
 
 /** Common words whose embedding neighbours the model card lists. */
 export const NEIGHBOUR_PROBE_WORDS = ["man", "said", "city", "good", "three", "he", "water", "house"];
+
+/** Prompts the model card continues, sampled with a fixed seed (greedy decoding of a model this small loops). */
+export const SAMPLE_PROMPTS = ["The jury said", "He looked at the", "The city of"];
+export const SAMPLING = { maxNewTokens: 40, temperature: 0.8, topK: 40, seed: 0 };

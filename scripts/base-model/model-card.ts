@@ -34,6 +34,8 @@ export interface CheckpointEvaluation {
   heldOutLoss: number;
   unigramHeldOutLoss: number;
   neighbours: Array<{ word: string; neighbours: Neighbour[] }>;
+  /** Seeded samples: the prompt and the generated text after it. */
+  samples: Array<{ prompt: string; continuation: string }>;
 }
 
 export function renderModelCard(state: TrainerState, evaluation: CheckpointEvaluation, config: Record<string, unknown>): string {
@@ -46,6 +48,7 @@ export function renderModelCard(state: TrainerState, evaluation: CheckpointEvalu
   const neighbourRows = evaluation.neighbours.map(
     ({ word, neighbours }) => `| ${word} | ${neighbours.map((n) => `\`${n.token}\` ${n.cosine.toFixed(2)}`).join(", ")} |`,
   );
+  const sampleLines = evaluation.samples.map(({ prompt, continuation }) => `> **${prompt}**${continuation.replace(/\n/g, " ")}`);
   const stepsDone = state.global_step < state.max_steps ? ` (stopped at step ${state.global_step} of ${state.max_steps})` : "";
   return `# tokenlab-brown-base
 
@@ -102,5 +105,11 @@ Each word with its leading space is one token; its ten closest tokens:
 | word | neighbours |
 |---|---|
 ${neighbourRows.join("\n")}
+
+## Samples
+
+Temperature 0.8, top-k 40, seed 0, 40 new tokens (prompt in bold):
+
+${sampleLines.join("\n\n")}
 `;
 }

@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { writeFileAtomic } from "../../lib/hf/atomic-write";
 import { loadModel } from "../../lib/models/load-model";
-import { EOS_TOKEN_ID, NEIGHBOUR_PROBE_WORDS, SEQUENCE_LENGTH } from "./base-model-spec";
+import { EOS_TOKEN_ID, NEIGHBOUR_PROBE_WORDS, SAMPLE_PROMPTS, SAMPLING, SEQUENCE_LENGTH } from "./base-model-spec";
 import { readBrownDocuments, splitBrownDocuments } from "./brown-corpus";
 import { wordNeighbours } from "./embedding-neighbours";
 import { heldOutLoss } from "./held-out-loss";
@@ -37,7 +37,12 @@ export async function writeModelCard(dir: string): Promise<CheckpointEvaluation>
         word,
         neighbours: wordNeighbours(model.tokenizer, embeddingData, hidden, word, 10),
       })),
+      samples: [],
     };
+    for (const prompt of SAMPLE_PROMPTS) {
+      const { text } = await model.generate(prompt, SAMPLING);
+      evaluation.samples.push({ prompt, continuation: text });
+    }
     writeFileAtomic(path.join(dir, "README.md"), renderModelCard(state, evaluation, model.config.raw));
     return evaluation;
   } finally {
