@@ -204,7 +204,8 @@ export class Run implements PromiseLike<TrainResult>, Displayable {
       await new Promise((resolve) => setImmediate(resolve));
       if (this.completed === 0) {
         this.recordDrift();
-        this.evaluate();
+        // The eval before training is the first point of the plateau for unfreezing too.
+        this.maybeUnfreeze(this.evaluate());
       }
       const started = performance.now();
       while (this.completed < this.totalSteps) {

@@ -108,6 +108,33 @@ describe("train()", function () {
     disposeModels(fx.model, result.latest, result.best?.model);
   });
 
+  it("unfreezes on an eval-loss plateau exactly when `patience` evals in a row did not improve", async () => {
+    const run = train({ model: fx.model, newIds: fx.newIds }, fx.data, {
+      strategy: "gradual",
+      steps: 12,
+      batchSize: 4,
+      lr: 0.3,
+      evalEvery: 1,
+      unfreeze: { onPlateau: { patience: 2 } },
+    });
+    const result = await run;
+    // Re-derive by hand from the recorded eval losses (step 0 is the eval before training).
+    const expected: number[] = [];
+    let best = Infinity;
+    let bad = 0;
+    for (const { step, loss } of result.evals) {
+      if (loss < best) (best = loss), (bad = 0);
+      else bad++;
+      if (step > 0 && bad >= 2 && expected.length < 2) (expected.push(step), (bad = 0));
+    }
+    const opened = run.events.filter((e) => e.kind === "unfreeze");
+    assert.ok(expected.length > 0, "the high learning rate makes the eval loss plateau");
+    assert.deepEqual(opened.map((e) => e.step), expected);
+    assert.deepEqual(opened.map((e) => e.groups), [["block.1", "norm.final"], ["block.0"]].slice(0, expected.length));
+    run.dispose();
+    disposeModels(fx.model, result.latest, result.best?.model);
+  });
+
   it("early stopping ends after `patience` worse evals and returns the best step's weights", async () => {
     const run = train({ model: fx.model, newIds: fx.newIds }, fx.data, {
       strategy: "full",
