@@ -4,6 +4,7 @@ import "@tensorflow/tfjs-core/dist/register_all_gradients";
 // Method chaining (x.reshape(...)) for notebook users, as the umbrella package provides.
 import "@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops";
 import { TokenlabError } from "../errors/tokenlab-error";
+import { registerWasmBatchMatMul } from "./wasm-batch-matmul";
 import { registerWasmTrainingKernels } from "./wasm-unsorted-segment-sum";
 
 /** Backends tokenlab can run on, fastest first. */
@@ -56,7 +57,10 @@ async function tryBackend(name: BackendName): Promise<string | undefined> {
   } catch (error) {
     return `package ${module} is not installed or failed to load (${(error as Error).message.split("\n")[0]})`;
   }
-  if (name === "wasm") registerWasmTrainingKernels();
+  if (name === "wasm") {
+    registerWasmTrainingKernels();
+    registerWasmBatchMatMul();
+  }
   try {
     if (!(await tf.setBackend(tfjsName))) return `tfjs could not initialize backend "${tfjsName}"`;
     await tf.ready();
