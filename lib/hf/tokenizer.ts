@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { PreTrainedTokenizer } from "@huggingface/transformers";
 import { TokenlabError } from "../errors/tokenlab-error";
+import { RustCompatibleEncoder } from "./rust-compatible-encoder";
 
 /** JSON as Hugging Face writes it; kept as plain objects so files round-trip unchanged. */
 export type TokenizerJson = Record<string, any>;
@@ -14,10 +15,14 @@ export interface ChatMessage {
 
 /**
  * A Hugging Face tokenizer loaded from local files by the HF JS implementation
- * (@huggingface/transformers). Immutable: adding tokens builds a new instance from edited JSON.
+ * (@huggingface/transformers). `encode` gives the ids of the Rust `tokenizers` library (what Python
+ * uses), also where the JS tokenizer deviates around added tokens (see rust-compatible-encoder.ts).
+ * Immutable: adding tokens builds a new instance from edited JSON.
  */
 export class HfTokenizer {
   private readonly impl: PreTrainedTokenizer;
+  /** Built on the first encode (it loads the tokenizer JSON a second time); a cache, not state. */
+  private encoder: RustCompatibleEncoder | undefined;
   private readonly idToTokenTable: Map<number, string>;
   private readonly tokenToIdTable: Map<string, number>;
 
@@ -52,10 +57,16 @@ export class HfTokenizer {
     return HfTokenizer.fromJson(readJson(tokenizerPath), config);
   }
 
+  /** Token ids of `text`, exactly as Python's `tokenizer.encode(text, add_special_tokens=...)`. */
   encode(text: string, options: { addSpecialTokens?: boolean } = {}): number[] {
-    return this.impl.encode(text, { add_special_tokens: options.addSpecialTokens ?? false });
+    this.encoder ??= new RustCompatibleEncoder(this.tokenizerJson, this.tokenizerConfig);
+    return this.encoder.encode(text, { addSpecialTokens: options.addSpecialTokens ?? false });
   }
 
+  /**
+   * The JS tokenizer's decode. It matches Rust except for non-ASCII added tokens with a byte-level
+   * decoder: Rust passes their content through the ByteLevel decoder ("<é0>" → "<�0>"), JS keeps it.
+   */
   decode(ids: readonly number[], options: { skipSpecialTokens?: boolean } = {}): string {
     return this.impl.decode([...ids], { skip_special_tokens: options.skipSpecialTokens ?? false });
   }

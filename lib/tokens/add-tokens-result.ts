@@ -15,8 +15,6 @@ export interface AddedTokenInfo {
   kind: "new" | "reuse";
   /** The strategy that built its rows; null for reused tokens (their rows are unchanged). */
   init: InitStrategy | null;
-  /** Where tokenlab's JS tokenization of this token differs from Python's (see js-tokenizer-caveats.ts). */
-  caveats: string[];
 }
 
 export interface NearestToken {
@@ -77,11 +75,9 @@ export class AddTokensResult {
     });
   }
 
-  /** Skipped tokens and JS-tokenizer caveats, one line each. */
+  /** One line per skipped token. */
   notes(): string[] {
-    const notes = this.skipped.map((s) => `skipped ${JSON.stringify(s.content)}: already in the vocabulary (id ${s.id})`);
-    for (const token of this.tokens) for (const caveat of token.caveats) notes.push(`${JSON.stringify(token.content)}: ${caveat}`);
-    return notes;
+    return this.skipped.map((s) => `skipped ${JSON.stringify(s.content)}: already in the vocabulary (id ${s.id})`);
   }
 
   [JUPYTER_DISPLAY](): MimeBundle {

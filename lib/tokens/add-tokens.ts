@@ -4,7 +4,6 @@ import { AddTokensError } from "./add-tokens-error";
 import { AddTokensResult, type AddedTokenInfo } from "./add-tokens-result";
 import { growMatrix } from "./grow-matrix";
 import { strategySourceTexts, type InitContext, type InitStrategy } from "./init-strategies";
-import { jsTokenizerCaveats } from "./js-tokenizer-caveats";
 import { seededGaussian } from "./seeded-gaussian";
 import { resolveTokenSpec, type TokenSpec } from "./token-spec";
 import { planTokens, withAddedTokens, type OnExisting } from "./tokenizer-edit";
@@ -93,7 +92,6 @@ export function addTokens(model: CausalLM, specs: TokenSpec | TokenSpec[], optio
       flags: token.flags,
       kind: token.kind,
       init: token.kind === "new" ? token.spec.init ?? defaultInit : null,
-      caveats: jsTokenizerCaveats(base, token.flags),
     }));
     return new AddTokensResult(model, extended, tokens, plan.skipped);
   } catch (error) {

@@ -1,8 +1,7 @@
 import { escapeHtml } from "../display/html-escape";
 import { JUPYTER_DISPLAY, type MimeBundle } from "../display/mime-bundle";
+import { parseAddedTokens } from "../hf/added-tokens";
 import type { HfTokenizer } from "../hf/tokenizer";
-import { rustCompatibleEncoder } from "./rust-compatible-encoder";
-import { parseAddedTokens } from "./token-spec";
 
 export interface TokenPiece {
   id: number;
@@ -37,13 +36,10 @@ export class TokenView {
   }
 }
 
-/**
- * Tokenizes `text` exactly as Python's `tokenizers` would (RustCompatibleEncoder; no special tokens
- * inserted) and returns a displayable view.
- */
+/** Tokenizes `text` exactly as Python's `tokenizers` would (no special tokens inserted) and returns a displayable view. */
 export function showTokens(tokenizer: HfTokenizer, text: string): TokenView {
   const added = parseAddedTokens(tokenizer.tokenizerJson);
-  const pieces = rustCompatibleEncoder(tokenizer).encode(text).map((id) => {
+  const pieces = tokenizer.encode(text).map((id) => {
     const entry = added.get(id);
     return { id, text: tokenizer.decode([id]), added: entry !== undefined, special: entry?.flags.special ?? false };
   });

@@ -1,20 +1,9 @@
-import type { InitStrategy } from "./init-strategies";
+import type { AddedTokenFlags } from "../hf/added-tokens";
 import { AddTokensError } from "./add-tokens-error";
+import type { InitStrategy } from "./init-strategies";
 
-/**
- * The flags of a Hugging Face AddedToken (tokenizers `AddedToken`), camelCased:
- * - special: skipped by `decode(..., skipSpecialTokens)`; never split by the normalizer's output
- * - lstrip / rstrip: the token absorbs the whitespace on its left / right
- * - singleWord: the token only matches when it is not inside a word
- * - normalized: matched on the normalized text instead of the raw text
- */
-export interface AddedTokenFlags {
-  special: boolean;
-  lstrip: boolean;
-  rstrip: boolean;
-  singleWord: boolean;
-  normalized: boolean;
-}
+// Part of the token-spec vocabulary; defined in lib/hf because the tokenizer reads it from tokenizer.json.
+export type { AddedTokenFlags };
 
 /** One token to add: its text, optional flags, and how its embedding rows start. */
 export interface TokenSpecObject extends Partial<AddedTokenFlags> {
@@ -71,23 +60,4 @@ export function describeFlags(flags: AddedTokenFlags): string {
   if (flags.singleWord) parts.push("single_word");
   if (flags.normalized) parts.push("normalized");
   return parts.join(" ") || "none";
-}
-
-/** The flags tokenizer.json records for every added token, keyed by id (defaults as in `tokenizers`). */
-export function parseAddedTokens(tokenizerJson: Readonly<Record<string, any>>): Map<number, { content: string; flags: AddedTokenFlags }> {
-  const result = new Map<number, { content: string; flags: AddedTokenFlags }>();
-  for (const entry of (tokenizerJson.added_tokens ?? []) as Array<Record<string, any>>) {
-    const special = entry.special ?? false;
-    result.set(entry.id, {
-      content: entry.content,
-      flags: {
-        special,
-        lstrip: entry.lstrip ?? false,
-        rstrip: entry.rstrip ?? false,
-        singleWord: entry.single_word ?? false,
-        normalized: entry.normalized ?? !special,
-      },
-    });
-  }
-  return result;
 }

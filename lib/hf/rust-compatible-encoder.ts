@@ -1,19 +1,15 @@
 /**
  * Encoding that follows the Rust `tokenizers` library (what Python uses) where the JS tokenizer of
- * @huggingface/transformers deviates (see js-tokenizer-caveats.ts): added tokens are extracted the
- * way Rust's AddedVocabulary does — leftmost-longest matches, `single_word` honoured, `lstrip` /
- * `rstrip` absorbing whitespace, non-normalized tokens matched on the raw text and normalized ones
- * on the normalized text — and Metaspace's prepend_scheme "first" only applies to text that starts
- * the input. The normalizer, pre-tokenizer and model themselves are the JS tokenizer's.
+ * @huggingface/transformers deviates: added tokens are extracted the way Rust's AddedVocabulary
+ * does — leftmost-longest matches, `single_word` honoured (JS ignores it), `lstrip` / `rstrip`
+ * absorbing whitespace, non-normalized tokens matched on the raw text and normalized ones on the
+ * normalized text — and Metaspace's prepend_scheme "first" only applies to text that starts the
+ * input (JS also prepends "▁" after a normalized added token). The normalizer, pre-tokenizer,
+ * model and post-processor themselves are the JS tokenizer's. HfTokenizer.encode uses this.
  */
 import { PreTrainedTokenizer } from "@huggingface/transformers";
-import { parseAddedTokens, type AddedTokenFlags } from "./token-spec";
-
-/** What the encoder needs of a tokenizer (an HfTokenizer is one); no import of lib/hf, so lib/hf may use this file. */
-export interface TokenizerFiles {
-  readonly tokenizerJson: Readonly<Record<string, any>>;
-  readonly tokenizerConfig: Readonly<Record<string, any>>;
-}
+import { parseAddedTokens, type AddedTokenFlags } from "./added-tokens";
+import type { TokenizerConfigJson, TokenizerJson } from "./tokenizer";
 
 interface Pattern {
   id: number;
@@ -40,15 +36,6 @@ interface Split {
 const WORD_CHAR = /[\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}]/u;
 const WHITESPACE = /\p{White_Space}/u;
 
-const encoders = new WeakMap<TokenizerFiles, RustCompatibleEncoder>();
-
-/** The encoder of `tokenizer`, built once per tokenizer (building loads the tokenizer JSON again). */
-export function rustCompatibleEncoder(tokenizer: TokenizerFiles): RustCompatibleEncoder {
-  let encoder = encoders.get(tokenizer);
-  if (!encoder) encoders.set(tokenizer, (encoder = new RustCompatibleEncoder(tokenizer)));
-  return encoder;
-}
-
 export class RustCompatibleEncoder {
   private readonly core: PreTrainedTokenizer["_tokenizer"];
   private readonly rawTrie: Trie = { next: new Map() };
@@ -57,10 +44,12 @@ export class RustCompatibleEncoder {
   private readonly contents = new Map<number, string>();
   private readonly idsByContent = new Map<string, number>();
 
-  constructor(tokenizer: TokenizerFiles) {
-    // The same JS components without added tokens: extraction is done here, the Rust way.
-    this.core = new PreTrainedTokenizer({ ...tokenizer.tokenizerJson, added_tokens: [] }, tokenizer.tokenizerConfig)._tokenizer;
-    for (const [id, { content, flags }] of parseAddedTokens(tokenizer.tokenizerJson)) {
+  constructor(tokenizerJson: Readonly<TokenizerJson>, tokenizerConfig: Readonly<TokenizerConfigJson>) {
+    // The same JS components built without added tokens: extraction is done here, the Rust way, and
+    // the model must not know them (JS would put them into the model vocab, which e.g. BPE's
+    // ignore_merges consults; Rust keeps them out of it).
+    this.core = new PreTrainedTokenizer({ ...tokenizerJson, added_tokens: [] }, tokenizerConfig)._tokenizer;
+    for (const [id, { content, flags }] of parseAddedTokens(tokenizerJson)) {
       this.contents.set(id, content);
       this.idsByContent.set(content, id);
       if (flags.normalized) insert(this.normalizedTrie, this.normalize(content), { id, flags });
