@@ -144,7 +144,9 @@ export class CellExecutor {
   private get converter(): Converter {
     if (!this.converterInstance) {
       installPackageTypeResolution();
-      this.converterInstance = createConverter();
+      // isBrowser only adds the DOM lib: tokenlab's own tsconfig has it (WebAssembly, fetch types),
+      // and "tokenlab" resolves to lib/ sources, which the converter type-checks with the cell.
+      this.converterInstance = createConverter({ isBrowser: true });
     }
     return this.converterInstance;
   }

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -273,7 +274,7 @@ describe("tokenlab kernel over zeromq", function () {
     assert.equal(textOf(esm.outputs), "'HI!esm'", JSON.stringify(esm.reply.content));
     const local = await client.execute('import { double } from "./helper";\ndouble(21)');
     assert.equal(textOf(local.outputs), "42", JSON.stringify(local.reply.content));
-    const subpath = await client.execute('import { isDisplayable } from "tokenlab/lib/display/mime-bundle";\nisDisplayable(card)');
+    const subpath = await client.execute('import { isDisplayable } from "tokenlab/lib/display/mime-bundle";\nisDisplayable({ [Symbol.for("Jupyter.display")]: () => ({}) })');
     assert.equal(textOf(subpath.outputs), "true", JSON.stringify(subpath.reply.content));
     const own = await client.execute('import { JUPYTER_DISPLAY, initBackend } from "tokenlab";\nawait initBackend("cpu");\nJUPYTER_DISPLAY === Symbol.for("Jupyter.display")');
     assert.equal(textOf(own.outputs), "true", JSON.stringify(own.reply.content));
@@ -284,6 +285,20 @@ describe("tokenlab kernel over zeromq", function () {
     assert.match(info.banner, /tfjs backend: cpu$/);
   });
 });
+
+function childPids(pid: number): number[] {
+  const listed = spawnSync("pgrep", ["-P", String(pid)], { encoding: "utf8" }).stdout;
+  return listed.split("\n").filter(Boolean).map(Number);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 async function waitForExecuteInput(client: KernelClient, msgId: string): Promise<void> {
   for (let waited = 0; waited < 10_000; waited += 50) {
@@ -299,9 +314,12 @@ describe("tokenlab kernel shutdown", function () {
     const { client, cleanup } = await startKernel(dir);
     try {
       await client.execute("setInterval(() => {}, 1000); 1");
+      const children = childPids(client.process.pid!);
       const { reply, exitCode } = await client.shutdown(true);
       assert.deepEqual(reply.content, { status: "ok", restart: true });
       assert.equal(exitCode, 0);
+      await sleep(500);
+      assert.deepEqual(children.filter(isAlive), [], "no child process of the kernel outlives it");
       const probe = new zmq.Router();
       await probe.bind(endpoint(client.connection, "shell")); // fails if the kernel left it open
       probe.close();
