@@ -12,13 +12,40 @@ export interface DisplayRequest {
  * `{id, update: true}` becomes update_display_data once that id has been shown.
  */
 export class OutputPublisher {
-  parent: MessageHeader | undefined;
+  private currentParent: MessageHeader | undefined;
+
+  get parent(): MessageHeader | undefined {
+    return this.currentParent;
+  }
+
+  /** Output buffered for the previous parent goes out before the parent changes. */
+  set parent(parent: MessageHeader | undefined) {
+    this.flush();
+    this.currentParent = parent;
+  }
   private readonly shownDisplayIds = new Set<string>();
+  private pendingStream: { name: "stdout" | "stderr"; text: string } | undefined;
 
   constructor(private readonly send: (message: OutgoingMessage) => void) {}
 
+  /**
+   * Consecutive writes to one stream within a tick become one message (a loop printing 10k
+   * lines must not flood the frontend); any other output flushes first, so order is kept.
+   */
   stream(name: "stdout" | "stderr", text: string): void {
-    this.publish("stream", { name, text });
+    if (this.pendingStream && this.pendingStream.name !== name) this.flush();
+    if (!this.pendingStream) {
+      this.pendingStream = { name, text: "" };
+      setImmediate(() => this.flush());
+    }
+    this.pendingStream.text += text;
+  }
+
+  flush(): void {
+    const pending = this.pendingStream;
+    if (!pending) return;
+    this.pendingStream = undefined;
+    this.send({ channel: "iopub", msgType: "stream", content: pending, parent: this.parent ?? {} });
   }
 
   display(value: unknown, request: DisplayRequest = {}): void {
@@ -37,6 +64,7 @@ export class OutputPublisher {
   }
 
   publish(msgType: string, content: Record<string, unknown>, buffers?: Buffer[]): void {
+    this.flush();
     this.send({ channel: "iopub", msgType, content, parent: this.parent ?? {}, buffers });
   }
 }

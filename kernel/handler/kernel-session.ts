@@ -105,13 +105,17 @@ export class KernelSession implements ExecuteContext {
     const parent = message.header;
     const status = (state: "busy" | "idle") =>
       this.send({ channel: "iopub", msgType: "status", content: { execution_state: state }, parent });
-    const reply: Reply = (msgType, content) => this.send({ channel, msgType, content, parent, identities });
+    const reply: Reply = (msgType, content) => {
+      this.publisher.flush(); // a cell's printed output precedes its reply
+      this.send({ channel, msgType, content, parent, identities });
+    };
     status("busy");
     try {
       await this.dispatch(message, identities, reply);
     } catch (error) {
       kernelLog(`${message.header.msg_type} failed: ${(error as Error).stack ?? String(error)}`);
     } finally {
+      this.publisher.flush();
       status("idle");
     }
   }

@@ -80,6 +80,14 @@ describe("tokenlab kernel over zeromq", function () {
     assert.deepEqual(streams, [{ name: "stdout", text: "to out\n" }, { name: "stderr", text: "to err\n" }]);
   });
 
+  it("batches a burst of prints into few stream messages, keeping every line in order", async function () {
+    const { outputs } = await client.execute("for (let i = 0; i < 2000; i++) console.log(i);");
+    const streams = ofType(outputs, "stream");
+    const expected = Array.from({ length: 2000 }, (_, i) => `${i}\n`).join("");
+    assert.equal(streams.map((m) => content<{ text: string }>(m).text).join(""), expected);
+    assert.ok(streams.length <= 3, `${streams.length} stream messages`);
+  });
+
   for (const [kind, code, ename, line] of [
     ["a type error", 'const wrong: string = 1;', "TypeScriptError", 1],
     ["a runtime exception", "function boom(): never {\n  throw new RangeError('no');\n}\nboom();", "RangeError", 2],
