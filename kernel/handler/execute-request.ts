@@ -12,6 +12,8 @@ export interface ExecuteContext {
   executionCount: number;
   running: RunningCell | undefined;
   cellFinished(cell: RunningCell): void;
+  /** Runs `work` so that callbacks it schedules remember `cell` (for routing their errors). */
+  runAs<T>(cell: RunningCell, work: () => T): T;
 }
 
 interface ExecuteRequest {
@@ -43,7 +45,7 @@ export async function executeCell(context: ExecuteContext, message: JupyterMessa
   context.running = cell;
   let outcome;
   try {
-    outcome = await context.executor.execute(request.code, `cell[${count}]`, cell.stop);
+    outcome = await context.runAs(cell, () => context.executor.execute(request.code, `cell[${count}]`, cell.stop));
   } finally {
     context.cellFinished(cell);
   }

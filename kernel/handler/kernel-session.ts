@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { CellExecutor } from "../execution/cell-executor";
 import { CommRegistry } from "../display/comm-registry";
 import { OutputPublisher } from "../display/output-publisher";
@@ -29,6 +30,7 @@ export class KernelSession implements ExecuteContext {
   executionCount = 0;
   running: RunningCell | undefined;
   private lastSignal = new AbortController().signal;
+  private readonly cellContext = new AsyncLocalStorage<RunningCell>();
   private readonly shellQueue: IncomingMessage[] = [];
   private shellBusy = false;
   private transport!: KernelTransport;
@@ -62,15 +64,26 @@ export class KernelSession implements ExecuteContext {
     this.transport.send(message);
   }
 
-  /** Errors thrown in callbacks a cell started: they fail the running cell, else the last one. */
+  runAs<T>(cell: RunningCell, work: () => T): T {
+    return this.cellContext.run(cell, work);
+  }
+
+  /**
+   * Errors thrown in callbacks (timers, promises) reach the cell that started them: while it runs
+   * they fail it; once it has finished they are shown under it. Errors of unknown origin fail the
+   * running cell, else show under the last one.
+   */
   asyncError(error: unknown): void {
-    if (this.running) {
-      this.running.failAsync(error);
+    const origin = this.cellContext.getStore();
+    const target = origin ?? this.running;
+    if (target && target === this.running) {
+      target.failAsync(error);
       return;
     }
     const failure = this.executor.failureOf(error);
-    kernelLog(`error outside a running cell: ${failure.ename}: ${failure.evalue}`);
-    this.publisher.publish("error", { ...failure });
+    kernelLog(`error after its cell finished: ${failure.ename}: ${failure.evalue}`);
+    this.publisher.flush();
+    this.send({ channel: "iopub", msgType: "error", content: { ...failure }, parent: target?.request ?? this.publisher.parent ?? {} });
   }
 
   private streamOrLog(name: "stdout" | "stderr", text: string): void {

@@ -108,6 +108,18 @@ describe("tokenlab kernel over zeromq", function () {
     });
   }
 
+  it("shows an error thrown by a finished cell's callback under that cell, not the cell running now", async function () {
+    const first = await client.execute("setTimeout(() => {\n  throw new URIError('from the first cell');\n}, 400);\n'scheduled'");
+    assert.equal(content<{ status: string }>(first.reply).status, "ok");
+    const second = await client.execute("await new Promise((r) => setTimeout(r, 1000));\n'second finished'");
+    assert.equal(content<{ status: string }>(second.reply).status, "ok");
+    assert.equal(textOf(second.outputs), "'second finished'");
+    const late = client.iopubSoFar(first.reply.parent_header.msg_id as string).filter((m) => m.header.msg_type === "error");
+    assert.equal(late.length, 1);
+    assert.equal(content<{ ename: string }>(late[0]).ename, "URIError");
+    assert.ok(content<{ traceback: string[] }>(late[0]).traceback.some((line) => /cell\[\d+\]:2/.test(line)));
+  });
+
   it("aborts queued executes after an error when stop_on_error is set, and runs them when it is not", async function () {
     const failing = await client.send("shell", "execute_request", { code: "await new Promise((r) => setTimeout(r, 300));\nthrow new Error('first');", silent: false, stop_on_error: true });
     const queued = await client.send("shell", "execute_request", { code: "globalThis.ranAfterError = true;", silent: false, stop_on_error: true });
