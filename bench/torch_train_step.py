@@ -2,8 +2,10 @@
 
 Reads the checkpoint (config.json + model.safetensors, F32) with a minimal reader, builds the model
 from plain torch ops in float32, and times forward and one AdamW training step (forward, loss,
-backward, optimizer). stdin: {"dir", "ids", "labels", "threads", "warmup", "steps"}; stdout: JSON
-{"forward_ms", "train_step_ms", "threads", "torch_version", "loss"} (medians).
+backward, optimizer) on request, so the benchmark can interleave them with tokenlab's and both
+sides see the same machine load. Line protocol on stdin/stdout, one JSON object per line:
+  first line in: {"dir", "ids", "labels", "threads"} → out: {"threads", "torch_version"}
+  then "forward" → {"ms"}; "step" → {"ms", "loss"}; end of input ends the process.
 """
 import json
 import math
@@ -73,26 +75,20 @@ def forward(cfg, W, ids):
     return F.linear(h, W["model.embed_tokens.weight"] if cfg["tie_word_embeddings"] else W["lm_head.weight"])
 
 
-def median_ms(fn, warmup, steps):
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(steps):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return float(np.median(times))
+def timed(fn):
+    start = time.perf_counter()
+    result = fn()
+    return (time.perf_counter() - start) * 1000, result
 
 
 def main():
-    request = json.load(sys.stdin)
+    request = json.loads(sys.stdin.readline())
     torch.set_num_threads(request["threads"])
     cfg = json.load(open(request["dir"] + "/config.json"))
     W = read_safetensors(request["dir"] + "/model.safetensors")
     ids = torch.tensor(request["ids"])
     labels = torch.tensor(request["labels"])
     optimizer = torch.optim.AdamW(W.values(), lr=1e-4, weight_decay=0.01, foreach=False)
-    losses = []
 
     def train_step():
         optimizer.zero_grad(set_to_none=True)
@@ -100,16 +96,21 @@ def main():
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100)
         loss.backward()
         optimizer.step()
-        losses.append(loss.item())
+        return loss.item()
 
     def forward_only():
         with torch.no_grad():
             forward(cfg, W, ids)
 
-    forward_ms = median_ms(forward_only, request["warmup"], request["steps"])
-    step_ms = median_ms(train_step, request["warmup"], request["steps"])
-    json.dump({"forward_ms": forward_ms, "train_step_ms": step_ms, "threads": torch.get_num_threads(),
-               "torch_version": torch.__version__, "first_loss": losses[0]}, sys.stdout)
+    print(json.dumps({"threads": torch.get_num_threads(), "torch_version": torch.__version__}), flush=True)
+    for line in sys.stdin:
+        command = line.strip()
+        if command == "forward":
+            ms, _ = timed(forward_only)
+            print(json.dumps({"ms": ms}), flush=True)
+        elif command == "step":
+            ms, loss = timed(train_step)
+            print(json.dumps({"ms": ms, "loss": loss}), flush=True)
 
 
 if __name__ == "__main__":
