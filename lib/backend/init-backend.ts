@@ -48,6 +48,11 @@ export function backend(): BackendName {
   return active;
 }
 
+/** Initializes the default backend unless one was chosen already; returns the active name. */
+export async function ensureBackend(): Promise<BackendName> {
+  return active ?? initBackend();
+}
+
 /** Returns undefined on success, otherwise why the backend could not be used. */
 async function tryBackend(name: BackendName): Promise<string | undefined> {
   const { module, tfjsName } = BACKENDS[name];

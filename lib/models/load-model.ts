@@ -1,5 +1,4 @@
-import * as tf from "@tensorflow/tfjs-core";
-import { backend, initBackend } from "../backend/init-backend";
+import { ensureBackend } from "../backend/init-backend";
 import { TokenlabError } from "../errors/tokenlab-error";
 import { readCheckpoint, writeCheckpoint } from "../hf/checkpoint";
 import type { FloatDtype } from "../hf/safetensors";
@@ -15,7 +14,7 @@ const TORCH_DTYPES: Record<FloatDtype, string> = { F32: "float32", F16: "float16
  * the default backend if none is active. The caller owns the model's tensors (`model.dispose()`).
  */
 export async function loadModel(dir: string): Promise<TransformerLM> {
-  if (!hasBackend()) await initBackend();
+  await ensureBackend();
   const checkpoint = readCheckpoint(dir);
   const architecture = architectureOf(checkpoint.config);
   const family = familyFor(architecture);
@@ -61,13 +60,4 @@ export async function saveModel(model: CausalLM, dir: string, options: SaveOptio
 function dtypeFromTorch(torchDtype: unknown): FloatDtype {
   const found = (Object.keys(TORCH_DTYPES) as FloatDtype[]).find((d) => TORCH_DTYPES[d] === torchDtype);
   return found ?? "F32";
-}
-
-function hasBackend(): boolean {
-  try {
-    backend();
-    return tf.getBackend() !== undefined;
-  } catch {
-    return false;
-  }
 }

@@ -64,8 +64,11 @@ export function weightsToCheckpoint(
     if (tensor.shape.join(",") !== expected.join(",")) {
       throw new TokenlabError(`tensor ${name} has shape [${tensor.shape}], expected [${expected}]`, { tensor: name });
     }
-    const data = tf.tidy(() => (spec.transposed ? tf.transpose(tensor) : tensor).dataSync() as Float32Array);
-    return { name, shape: spec.hfShape, data: Float32Array.from(data) };
+    // Not tf.tidy(() => ….dataSync()): tidy would scan the returned array element by element.
+    const view = spec.transposed ? tf.transpose(tensor) : tensor;
+    const data = Float32Array.from(view.dataSync() as Float32Array); // a copy: some backends return their own buffer
+    if (view !== tensor) view.dispose();
+    return { name, shape: spec.hfShape, data };
   });
 }
 
