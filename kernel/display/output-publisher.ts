@@ -25,19 +25,27 @@ export class OutputPublisher {
   }
   private readonly shownDisplayIds = new Set<string>();
   private pendingStream: { name: "stdout" | "stderr"; text: string } | undefined;
+  private burstOpen = false;
 
   constructor(private readonly send: (message: OutgoingMessage) => void) {}
 
   /**
-   * Consecutive writes to one stream within a tick become one message (a loop printing 10k
-   * lines must not flood the frontend); any other output flushes first, so order is kept.
+   * The first write of a tick goes out at once (a print before long synchronous work is seen
+   * while it runs); later writes of the same tick and stream are merged into one message, so a
+   * loop printing 10k lines does not flood the frontend. Other outputs flush first: order is kept.
    */
   stream(name: "stdout" | "stderr", text: string): void {
     if (this.pendingStream && this.pendingStream.name !== name) this.flush();
-    if (!this.pendingStream) {
-      this.pendingStream = { name, text: "" };
-      setImmediate(() => this.flush());
+    if (!this.burstOpen) {
+      this.burstOpen = true;
+      setImmediate(() => {
+        this.burstOpen = false;
+        this.flush();
+      });
+      this.send({ channel: "iopub", msgType: "stream", content: { name, text }, parent: this.parent ?? {} });
+      return;
     }
+    this.pendingStream ??= { name, text: "" };
     this.pendingStream.text += text;
   }
 

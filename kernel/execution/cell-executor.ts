@@ -82,6 +82,9 @@ export class CellExecutor {
     (globalThis as Record<string, unknown>)[CELL_SCOPE] = { exports: this.exportsProxy, require: this.cellRequire };
     let value: unknown;
     try {
+      // A SIGINT that came while compiling (the event loop was blocked) is handled in the next
+      // loop turn's poll phase; two check-phase turns let it reject `stop` before the code starts.
+      for (let turn = 0; turn < 2; turn++) await Promise.race([stop, new Promise((resolve) => setImmediate(resolve))]);
       const returned: unknown = vm.runInThisContext(script, { filename: location.scriptName, breakOnSigint: true });
       if (converted.hasToplevelAwait) await Promise.race([returned, stop]);
       value = this.takeLastValue(converted.lastExpressionVar);

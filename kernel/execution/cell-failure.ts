@@ -1,5 +1,6 @@
 import { inspect } from "node:util";
 import type { Diagnostic } from "tslab/dist/converter";
+import { InterruptError } from "./interrupt-error";
 
 /** What Jupyter needs to report a failed cell: iopub `error` and execute_reply content. */
 export interface CellFailure {
@@ -51,6 +52,8 @@ export function runtimeFailure(thrown: unknown, locations: ReadonlyMap<string, C
   }
   const ename = thrown.name || thrown.constructor?.name || "Error";
   const traceback = [`${ename}: ${thrown.message}`];
+  // The kernel makes interrupts; their stack is the kernel's, not the cell's.
+  if (thrown instanceof InterruptError) return { ename, evalue: thrown.message, traceback };
   const frames = (thrown.stack ?? "").split("\n").filter((line) => /^\s+at /.test(line));
   for (const frame of frames) {
     const cellFrame = rewriteCellFrame(frame, locations);

@@ -77,6 +77,8 @@ async function receiveLoop(channel: Exclude<Channel, "iopub">): Promise<void> {
       await answerInterrupt(decoded.identities, decoded.message);
       continue;
     }
+    // A shutdown must not wait behind a synchronous loop: break it first (the cell ends as interrupted).
+    if (channel === "control" && decoded.message.header.msg_type === "shutdown_request") process.kill(process.pid, "SIGINT");
     post({ kind: "message", channel, identities: decoded.identities, message: decoded.message });
   }
 }

@@ -86,6 +86,7 @@ describe("tokenlab kernel over zeromq", function () {
     const expected = Array.from({ length: 2000 }, (_, i) => `${i}\n`).join("");
     assert.equal(streams.map((m) => content<{ text: string }>(m).text).join(""), expected);
     assert.ok(streams.length <= 3, `${streams.length} stream messages`);
+    assert.equal(content<{ text: string }>(streams[0]).text, "0\n", "the first write of a burst is not held back");
   });
 
   for (const [kind, code, ename, line] of [
@@ -257,9 +258,8 @@ describe("tokenlab kernel over zeromq", function () {
 
   it("interrupt_request breaks a synchronous loop; variables survive", async function () {
     await client.execute("let survivor = 'kept';\nlet spins = 0;");
-    const running = await client.send("shell", "execute_request", { code: "while (true) { spins++; }", silent: false });
-    await waitForExecuteInput(client, running);
-    await sleep(200);
+    const running = await client.send("shell", "execute_request", { code: "console.log('spinning');\nwhile (true) { spins++; }", silent: false });
+    await waitForOutput(client, running, "stream");
     const interruptReply = await client.request("control", "interrupt_request", {});
     assert.equal(content<{ status: string }>(interruptReply).status, "ok");
     const reply = content<{ status: string; ename: string }>(await client.replyTo(running, 10_000));
@@ -276,11 +276,11 @@ describe("tokenlab kernel over zeromq", function () {
       const running = await client.send("shell", "execute_request", {
         code: 'const signal = (globalThis as any)[Symbol.for("tokenlab.notebookHost")].signal;\n' +
           "signal.addEventListener('abort', () => (globalThis as any).sawAbort = true);\n" +
+          "console.log('waiting');\n" +
           "await new Promise((r) => setTimeout(r, 60_000));",
         silent: false,
       });
-      await waitForExecuteInput(client, running);
-      await sleep(200);
+      await waitForOutput(client, running, "stream");
       await interrupt();
       const reply = content<{ status: string; ename: string }>(await client.replyTo(running, 10_000));
       assert.equal(reply.ename, "InterruptError");
@@ -320,12 +320,12 @@ function isAlive(pid: number): boolean {
   }
 }
 
-async function waitForExecuteInput(client: KernelClient, msgId: string): Promise<void> {
-  for (let waited = 0; waited < 10_000; waited += 50) {
-    if (client.iopubSoFar(msgId).some((m) => m.header.msg_type === "execute_input")) return;
+async function waitForOutput(client: KernelClient, msgId: string, msgType: string): Promise<void> {
+  for (let waited = 0; waited < 30_000; waited += 50) {
+    if (client.iopubSoFar(msgId).some((m) => m.header.msg_type === msgType)) return;
     await sleep(50);
   }
-  throw new Error("the cell never started");
+  throw new Error(`no ${msgType} for the cell`);
 }
 
 describe("tokenlab kernel shutdown", function () {
@@ -338,11 +338,27 @@ describe("tokenlab kernel shutdown", function () {
       const { reply, exitCode } = await client.shutdown(true);
       assert.deepEqual(reply.content, { status: "ok", restart: true });
       assert.equal(exitCode, 0);
-      await sleep(500);
-      assert.deepEqual(children.filter(isAlive), [], "no child process of the kernel outlives it");
+      for (let waited = 0; waited < 5000 && children.some(isAlive); waited += 100) await sleep(100);
+      const survivors = children.filter(isAlive).map((pid) => spawnSync("ps", ["-o", "pid,cmd", "-p", String(pid)], { encoding: "utf8" }).stdout);
+      assert.deepEqual(survivors, [], "no child process of the kernel outlives it");
       const probe = new zmq.Router();
       await probe.bind(endpoint(client.connection, "shell")); // fails if the kernel left it open
       probe.close();
+    } finally {
+      await cleanup();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("shuts down even while a cell spins in a synchronous loop", async function () {
+    const dir = mkdtempSync(join(tmpdir(), "tokenlab-shutdown-"));
+    const { client, cleanup } = await startKernel(dir);
+    try {
+      const spinning = await client.send("shell", "execute_request", { code: "console.log('spinning');\nwhile (true) {}", silent: false });
+      await waitForOutput(client, spinning, "stream");
+      const { reply, exitCode } = await client.shutdown(false);
+      assert.deepEqual(reply.content, { status: "ok", restart: false });
+      assert.equal(exitCode, 0);
     } finally {
       await cleanup();
       rmSync(dir, { recursive: true, force: true });
