@@ -33,6 +33,8 @@ export interface GenerateOptions {
   /** Stop strings or token ids; the tokenizer's eos id always stops. */
   stop?: Array<string | number>;
   seed?: number;
+  /** Stops generation early (returning what was generated); defaults to the notebook cell's interrupt signal. */
+  signal?: AbortSignal;
 }
 
 /**

@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { HfTokenizer } from "../hf/tokenizer";
+import { notebookHost } from "../runtime/notebook-host";
 import type { GenerateOptions, WeightMap } from "./causal-lm";
 import type { KvCache, ModelFamily } from "./model-family";
 import type { ModelConfig } from "./model-config";
@@ -17,7 +18,8 @@ export interface GenerationContext {
  * Decodes up to maxNewTokens after `promptIds`, feeding only the newest token once the prompt is
  * in the KV cache. Greedy when temperature is 0 (the default); otherwise samples from the top-k
  * of softmax(logits / temperature) with a seeded generator, so equal seeds give equal outputs.
- * Padding rows (ids the tokenizer cannot decode) are never chosen.
+ * Padding rows (ids the tokenizer cannot decode) are never chosen. An aborted signal (by default
+ * the notebook cell's interrupt) ends generation between tokens with what was generated so far.
  */
 export async function generateIds(
   context: GenerationContext,
@@ -31,11 +33,12 @@ export async function generateIds(
   const stopIds = new Set([...context.eosIds, ...(options.stop ?? []).filter((s): s is number => typeof s === "number")]);
   const stopStrings = (options.stop ?? []).filter((s): s is string => typeof s === "string");
   const choosable = Math.min(tokenizer.size, config.vocabSize);
+  const signal = options.signal ?? notebookHost()?.signal;
   const generated: number[] = [];
   let cache: KvCache | undefined;
   let feed = [...promptIds];
   try {
-    while (generated.length < maxNewTokens && promptIds.length + generated.length < config.maxPositionEmbeddings) {
+    while (generated.length < maxNewTokens && promptIds.length + generated.length < config.maxPositionEmbeddings && !signal?.aborted) {
       const step = tf.tidy(() => {
         const { logits, cache: next } = family.run(config, weights, tf.tensor2d([feed], [1, feed.length], "int32"), { cache });
         const last = tf.slice(logits, [0, feed.length - 1, 0], [1, 1, choosable]); // padding rows excluded
@@ -43,8 +46,9 @@ export async function generateIds(
       });
       disposeCache(cache);
       cache = step.next;
-      const scores = (await step.last.data()) as Float32Array; // async: lets the event loop run between tokens
+      const scores = step.last.dataSync() as Float32Array;
       step.last.dispose();
+      await new Promise((resolve) => setImmediate(resolve)); // let I/O (e.g. a kernel interrupt) run between tokens
       const id = temperature === 0 ? argMax(scores) : sample(scores, temperature, options.topK ?? 0, random);
       if (stopIds.has(id)) break;
       generated.push(id);

@@ -72,6 +72,16 @@ describe("generate", function () {
     assert.equal(byText.text, full.text.slice(0, full.text.indexOf(stopText)));
   });
 
+  it("ends early when its abort signal fires, returning the tokens so far", async () => {
+    const controller = new AbortController();
+    const model = models.LlamaForCausalLM;
+    const full = await model.generate("the fox", { maxNewTokens: 8, stop: [] });
+    setImmediate(() => controller.abort()); // fires while generation awaits its first token's data
+    const partial = await model.generate("the fox", { maxNewTokens: 8, stop: [], signal: controller.signal });
+    assert.ok(partial.ids.length < full.ids.length, `stopped after ${partial.ids.length} tokens`);
+    assert.deepEqual(partial.ids, full.ids.slice(0, partial.ids.length));
+  });
+
   it("frees every tensor it creates", async () => {
     const before = tf.memory().numTensors;
     await models.Qwen3ForCausalLM.generate("hello", { maxNewTokens: 5, temperature: 1, seed: 3 });
