@@ -82,6 +82,28 @@ describe("generate", function () {
     assert.deepEqual(partial.ids, full.ids.slice(0, partial.ids.length));
   });
 
+  it("never picks a padding row (embedding rows beyond the tokenizer)", async () => {
+    const dir = path.join(root, "padded");
+    const { tokenizerSize } = writeTinyCheckpoint(dir, { tied: false, vocabSize: 330, seed: 4 });
+    const model = await loadModel(dir);
+    // Real rows of the head give logit 0; padding rows come in ± pairs, so one of each pair wins
+    // over every real row unless it is masked out.
+    const hidden = model.config.hiddenSize;
+    const padding = tf.tidy(() => {
+      const r = tf.randomNormal([(330 - tokenizerSize) >> 1, hidden], 0, 1, "float32", 9);
+      return tf.concat([r, tf.neg(r), tf.zeros([(330 - tokenizerSize) % 2, hidden])], 0);
+    });
+    const weights = new Map(model.weights);
+    weights.set("lm_head.weight", tf.concat([tf.zeros([tokenizerSize, hidden]), padding], 0));
+    const padded = model.withChanges({ weights });
+    const logits = padded.logits([[72, 101]]);
+    assert.ok(tf.tidy(() => tf.max(tf.slice(logits, [0, 1, tokenizerSize], [1, 1, -1])).dataSync()[0]) > 0);
+    const { ids } = await padded.generate([72, 101], { maxNewTokens: 4, stop: [] });
+    assert.deepEqual(ids, [0, 0, 0, 0]); // the first of the equal (zero) real logits
+    tf.dispose([logits, padding, weights.get("lm_head.weight")!]);
+    model.dispose();
+  });
+
   it("frees every tensor it creates", async () => {
     const before = tf.memory().numTensors;
     await models.Qwen3ForCausalLM.generate("hello", { maxNewTokens: 5, temperature: 1, seed: 3 });
