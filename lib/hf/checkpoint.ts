@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { TokenlabError } from "../errors/tokenlab-error";
 import { replaceDirectoryAtomic } from "./atomic-write";
-import { encodeSafetensors, readSafetensors, type FloatDtype, type SafetensorsEntry, type TensorToWrite } from "./safetensors";
+import { readSafetensors, writeSafetensorsStreaming, type FloatDtype, type SafetensorsEntry, type TensorToWrite } from "./safetensors";
 import { HfTokenizer } from "./tokenizer";
 
 /** The files of a Hugging Face checkpoint directory, parsed. Tensors are float32 host arrays. */
@@ -107,14 +107,14 @@ function writeWeights(dir: string, tensors: readonly TensorToWrite[], maxShardBy
   }
   const metadata = { format: "pt" }; // transformers refuses safetensors without it
   if (shards.length === 1) {
-    fs.writeFileSync(path.join(dir, "model.safetensors"), encodeSafetensors(shards[0], metadata));
+    writeSafetensorsStreaming(path.join(dir, "model.safetensors"), shards[0], metadata);
     return;
   }
   const weightMap: Record<string, string> = {};
   let totalSize = 0;
   shards.forEach((shard, i) => {
     const name = `model-${String(i + 1).padStart(5, "0")}-of-${String(shards.length).padStart(5, "0")}.safetensors`;
-    fs.writeFileSync(path.join(dir, name), encodeSafetensors(shard, metadata));
+    writeSafetensorsStreaming(path.join(dir, name), shard, metadata);
     for (const tensor of shard) {
       weightMap[tensor.name] = name;
       totalSize += tensor.data.length * (tensor.dtype === "F32" ? 4 : 2);

@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
+import * as path from "node:path";
 import { TokenlabError } from "../errors/tokenlab-error";
 import { bf16ToFloat32, f16ToFloat32, float32ToBf16, float32ToF16 } from "./float-formats";
-import { writeFileAtomic } from "./atomic-write";
 
 /** Float dtypes tokenlab reads and writes; all are computed in float32. */
 export type FloatDtype = "F32" | "F16" | "BF16";
@@ -93,13 +93,12 @@ export interface TensorToWrite {
 }
 
 /**
- * Serializes tensors into safetensors bytes: tensors in the given order, contiguous, the header
- * padded with spaces so the data starts on an 8-byte boundary (as the format recommends).
+ * The 8-byte length prefix and JSON header for `tensors` stored in order and contiguously; the
+ * header is padded with spaces so the data starts on an 8-byte boundary (as the format recommends).
  */
-export function encodeSafetensors(tensors: readonly TensorToWrite[], metadata: Record<string, string> = {}): Buffer {
+function encodeHeader(tensors: readonly TensorToWrite[], metadata: Record<string, string>): Buffer {
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length > 0) header.__metadata__ = metadata;
-  const payloads: Uint8Array[] = [];
   let offset = 0;
   for (const tensor of tensors) {
     const count = tensor.shape.reduce((a, b) => a * b, 1);
@@ -108,20 +107,47 @@ export function encodeSafetensors(tensors: readonly TensorToWrite[], metadata: R
         tensor: tensor.name,
       });
     }
-    const payload = fromFloat32(tensor.data, tensor.dtype);
-    header[tensor.name] = { dtype: tensor.dtype, shape: [...tensor.shape], data_offsets: [offset, offset + payload.byteLength] };
-    payloads.push(payload);
-    offset += payload.byteLength;
+    const bytes = count * BYTES_PER_ELEMENT[tensor.dtype];
+    header[tensor.name] = { dtype: tensor.dtype, shape: [...tensor.shape], data_offsets: [offset, offset + bytes] };
+    offset += bytes;
   }
   let json = JSON.stringify(header);
   json += " ".repeat((8 - ((8 + Buffer.byteLength(json)) % 8)) % 8);
   const headerBytes = Buffer.from(json, "utf8");
   const prefix = Buffer.alloc(8);
   prefix.writeBigUInt64LE(BigInt(headerBytes.length));
-  return Buffer.concat([prefix, headerBytes, ...payloads]);
+  return Buffer.concat([prefix, headerBytes]);
+}
+
+/** Serializes tensors into safetensors bytes in memory (small files; tests and fixtures). */
+export function encodeSafetensors(tensors: readonly TensorToWrite[], metadata: Record<string, string> = {}): Buffer {
+  const header = encodeHeader(tensors, metadata);
+  return Buffer.concat([header, ...tensors.map((t) => fromFloat32(t.data, t.dtype))]);
+}
+
+/**
+ * Writes a safetensors file tensor by tensor, so only one converted tensor is in memory at a
+ * time. Not atomic by itself: checkpoint saves write into a staging directory.
+ */
+export function writeSafetensorsStreaming(file: string, tensors: readonly TensorToWrite[], metadata: Record<string, string> = {}): void {
+  const header = encodeHeader(tensors, metadata); // validates every tensor before the file is created
+  const fd = fs.openSync(file, "w");
+  try {
+    fs.writeSync(fd, header);
+    for (const tensor of tensors) fs.writeSync(fd, fromFloat32(tensor.data, tensor.dtype));
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /** Writes a safetensors file atomically (temp file + rename). */
 export function writeSafetensors(file: string, tensors: readonly TensorToWrite[], metadata: Record<string, string> = {}): void {
-  writeFileAtomic(file, encodeSafetensors(tensors, metadata));
+  const temp = path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}-${Date.now()}`);
+  try {
+    writeSafetensorsStreaming(temp, tensors, metadata);
+    fs.renameSync(temp, file);
+  } catch (error) {
+    fs.rmSync(temp, { force: true });
+    throw error;
+  }
 }
