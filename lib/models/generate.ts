@@ -32,7 +32,6 @@ export async function generateIds(
   const random = seededUniform(options.seed ?? 0);
   const stopIds = new Set([...context.eosIds, ...(options.stop ?? []).filter((s): s is number => typeof s === "number")]);
   const stopStrings = (options.stop ?? []).filter((s): s is string => typeof s === "string");
-  const choosable = Math.min(tokenizer.size, config.vocabSize);
   const signal = options.signal ?? notebookHost()?.signal;
   const generated: number[] = [];
   let cache: KvCache | undefined;
@@ -41,7 +40,10 @@ export async function generateIds(
     while (generated.length < maxNewTokens && promptIds.length + generated.length < config.maxPositionEmbeddings && !signal?.aborted) {
       const step = tf.tidy(() => {
         const { logits, cache: next } = family.run(config, weights, tf.tensor2d([feed], [1, feed.length], "int32"), { cache });
-        const last = tf.slice(logits, [0, feed.length - 1, 0], [1, 1, choosable]); // padding rows excluded
+        // Rows of the head actually present (config.vocabSize may lag behind added tokens), minus
+        // padding rows the tokenizer cannot produce.
+        const choosable = Math.min(tokenizer.size, logits.shape[2]);
+        const last = tf.slice(logits, [0, feed.length - 1, 0], [1, 1, choosable]);
         return { last: tf.reshape(last, [choosable]), next };
       });
       disposeCache(cache);
