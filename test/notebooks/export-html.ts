@@ -16,3 +16,11 @@ export function plotlyTraceCounts(notebook: { cells: Array<{ outputs?: Array<{ d
       .map((spec) => spec.data.length),
   );
 }
+
+/**
+ * Trace counts of the tokenlab charts in an exported page, in page order, read from the figure JSON
+ * each chart's inline script passes to plotly (one output may hold several charts, e.g. a drift plot).
+ */
+export function chartTraceCountsInHtml(html: string): number[] {
+  return [...html.matchAll(/\("[0-9a-f]{16}", ([^\n]*)\);\n<\/script>/g)].map((match) => (JSON.parse(match[1]) as { data: unknown[] }).data.length);
+}
