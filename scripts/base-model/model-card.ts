@@ -58,8 +58,9 @@ scratch on the Brown corpus. It ships with tokenlab so that adding tokens, compa
 initializations and training layer groups can be tried offline on a laptop CPU in minutes. It writes
 Brown-flavoured English of the 1960s; it knows nothing else and is not meant for real use.
 
-Load it with \`loadBaseModel()\` from \`lib/base-model\`, or in Python with
-\`transformers.AutoModelForCausalLM.from_pretrained(<this directory>)\`.
+Load it with \`loadBaseModel()\` from \`lib/base-model\`. The files are a standard Hugging Face
+checkpoint written by tokenlab's \`saveModel\`, meant for
+\`transformers.AutoModelForCausalLM.from_pretrained(<this directory>)\` as well.
 
 ## How it was made
 
