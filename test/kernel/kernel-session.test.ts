@@ -256,16 +256,20 @@ describe("tokenlab kernel over zeromq", function () {
     assert.match(client.kernelLog, /dropped a shell message: missing signature/);
   });
 
-  it("interrupt_request breaks a synchronous loop; variables survive", async function () {
+  it("interrupt_request and SIGINT break a synchronous loop; variables survive", async function () {
     await client.execute("let survivor = 'kept';\nlet spins = 0;");
-    const running = await client.send("shell", "execute_request", { code: "console.log('spinning');\nwhile (true) { spins++; }", silent: false });
-    await waitForOutput(client, running, "stream");
-    const interruptReply = await client.request("control", "interrupt_request", {});
-    assert.equal(content<{ status: string }>(interruptReply).status, "ok");
-    const reply = content<{ status: string; ename: string }>(await client.replyTo(running, 10_000));
-    assert.equal(reply.status, "error");
-    assert.equal(reply.ename, "InterruptError");
-    assert.equal(textOf((await client.execute("survivor + ' ' + (spins > 0)")).outputs), "'kept true'");
+    for (const interrupt of [
+      async () => assert.equal(content<{ status: string }>(await client.request("control", "interrupt_request", {})).status, "ok"),
+      async () => void client.process.kill("SIGINT"),
+    ]) {
+      const running = await client.send("shell", "execute_request", { code: "console.log('spinning');\nwhile (true) { spins++; }", silent: false });
+      await waitForOutput(client, running, "stream");
+      await interrupt();
+      const reply = content<{ status: string; ename: string }>(await client.replyTo(running, 10_000));
+      assert.equal(reply.status, "error");
+      assert.equal(reply.ename, "InterruptError");
+      assert.equal(textOf((await client.execute("survivor + ' ' + (spins > 0)")).outputs), "'kept true'");
+    }
   });
 
   it("interrupt_request rejects an awaiting cell and aborts its AbortSignal; SIGINT does the same", async function () {
