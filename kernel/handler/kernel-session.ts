@@ -58,6 +58,21 @@ export class KernelSession implements ExecuteContext {
     this.transport = await KernelTransport.start(connection, (incoming) => this.receive(incoming));
     this.restoreStdio = captureStdio((name, text) => this.streamOrLog(name, text));
     setImmediate(() => this.executor.warmUp());
+    this.exitWhenOrphaned();
+  }
+
+  /**
+   * A kernel whose launcher died (crashed client, killed frontend) would otherwise live on with
+   * nobody to talk to; like ipykernel's parent poller, it exits once its parent process changes.
+   */
+  private exitWhenOrphaned(): void {
+    const parentPid = process.ppid;
+    setInterval(() => {
+      if (process.ppid !== parentPid) {
+        kernelLog(`parent process ${parentPid} is gone; shutting down`);
+        void this.shutdown(0);
+      }
+    }, 1000).unref();
   }
 
   send(message: OutgoingMessage): void {

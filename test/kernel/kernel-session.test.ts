@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,7 +8,7 @@ import type { KernelClient } from "../../kernel/client/kernel-client";
 import { endpoint } from "../../kernel/protocol/connection-file";
 import type { JupyterMessage } from "../../kernel/protocol/message";
 import { encodeMessage, makeHeader } from "../../kernel/protocol/wire";
-import { ofType, sleep, startKernel, textOf } from "./kernel-fixture";
+import { installTempKernelspec, ofType, sleep, startKernel, textOf } from "./kernel-fixture";
 
 /** A notebook directory with a local .ts module and an ESM-only package (no CommonJS entry). */
 function makeNotebookDir(): string {
@@ -351,6 +351,26 @@ describe("tokenlab kernel shutdown", function () {
     } finally {
       await cleanup();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("exits by itself when the process that launched it dies", async function () {
+    const spec = installTempKernelspec();
+    const launcher = spawn(process.execPath, ["--import", "tsx", join(__dirname, "orphan-launcher.ts"), JSON.stringify(spec.argv)], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    try {
+      const kernelPid = await new Promise<number>((resolve, reject) => {
+        launcher.stdout.once("data", (chunk: Buffer) => resolve(Number(chunk.toString().trim())));
+        launcher.once("exit", () => reject(new Error("the launcher exited before starting a kernel")));
+      });
+      assert.ok(isAlive(kernelPid));
+      launcher.kill("SIGKILL");
+      for (let waited = 0; waited < 10_000 && isAlive(kernelPid); waited += 200) await sleep(200);
+      assert.equal(isAlive(kernelPid), false, "the orphaned kernel is still running");
+    } finally {
+      launcher.kill("SIGKILL");
+      spec.cleanup();
     }
   });
 
