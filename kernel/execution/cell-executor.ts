@@ -3,6 +3,7 @@ import vm from "node:vm";
 import { createConverter, isCompleteCode, type Converter } from "tslab/dist/converter";
 import { compileFailure, runtimeFailure, type CellFailure, type CellLocation } from "./cell-failure";
 import { CELL_PRELUDE, type CellGlobals } from "./cell-prelude";
+import { expandShorthandProperties } from "./expand-shorthand-properties";
 import { createCellRequire } from "./cell-require";
 import { InterruptError } from "./interrupt-error";
 import { alignCompiledToSource } from "./source-line-map";
@@ -60,14 +61,15 @@ export class CellExecutor {
    * callback the cell started); the cell's pending await then ends with that error.
    */
   async execute(source: string, label: string, stop: Promise<never>): Promise<CellOutcome> {
-    const converted = this.converter.convert(CELL_PRELUDE + this.previousDeclarations, source);
+    const code = expandShorthandProperties(source);
+    const converted = this.converter.convert(CELL_PRELUDE + this.previousDeclarations, code);
     const location: CellLocation = {
       label,
       source,
       scriptName: `${label}.js`,
       wrapperLines: WRAPPER_LINES,
       compiledLines: (converted.output ?? "").split("\n").length,
-      toSourceLine: (line) => alignCompiledToSource(converted.output ?? "", source)[line] ?? 0,
+      toSourceLine: (line) => alignCompiledToSource(converted.output ?? "", code)[line] ?? 0,
     };
     if (converted.diagnostics.length > 0) {
       return { status: "error", failure: compileFailure(converted.diagnostics, location), interrupted: false };

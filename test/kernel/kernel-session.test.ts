@@ -63,6 +63,13 @@ describe("tokenlab kernel over zeromq", function () {
     assert.equal(content<{ execution_count: number }>(ofType(outputs, "execute_input")[0]).execution_count, count);
   });
 
+  it("resolves earlier cells' variables in shorthand properties and destructuring defaults", async function () {
+    await client.execute("const earlier = 7;\nlet target = 0;");
+    const { reply, outputs } = await client.execute("const pair = { earlier, later: 1 };\n({ target = earlier } = {});\n[pair.earlier, target].join(',')");
+    assert.equal(content<{ status: string }>(reply).status, "ok");
+    assert.equal(textOf(outputs), "'7,7'");
+  });
+
   it("shows nothing for undefined, and a Symbol.for('Jupyter.display') bundle plus text/plain for displayables", async function () {
     const none = await client.execute("let nothing: undefined = undefined;\nnothing");
     assert.equal(ofType(none.outputs, "execute_result").length, 0);
