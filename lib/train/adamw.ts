@@ -71,7 +71,7 @@ export class AdamW {
   private update(param: tf.Variable, grad: tf.Tensor, group: ParameterGroup): void {
     let state = this.moments.get(param);
     if (!state) {
-      state = { m: tf.variable(tf.zerosLike(param), false), v: tf.variable(tf.zerosLike(param), false), steps: 0 };
+      state = { m: zeroMoment(param), v: zeroMoment(param), steps: 0 };
       this.moments.set(param, state);
     }
     state.steps += 1;
@@ -92,4 +92,9 @@ export class AdamW {
     for (const { m, v } of this.moments.values()) tf.dispose([m, v]);
     this.moments.clear();
   }
+}
+
+/** A zero moment variable; tidy frees the temporary zeros (the variable keeps its own reference). */
+function zeroMoment(param: tf.Variable): tf.Variable {
+  return tf.tidy(() => tf.variable(tf.zerosLike(param), false));
 }

@@ -68,8 +68,7 @@ export function trainStep(
 
   const previous = params.snapshot();
   try {
-    // tidy: AdamW creates its moment variables from temporary zeros on a parameter's first step.
-    tf.tidy(() => optimizers.forEach((optimizer) => optimizer.step(clipped.grads)));
+    optimizers.forEach((optimizer) => optimizer.step(clipped.grads));
     const badGroups = nonFiniteGroups(params);
     if (badGroups.length > 0) {
       params.restore(previous);

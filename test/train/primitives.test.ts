@@ -89,6 +89,19 @@ describe("training primitives against PyTorch", function () {
     tf.dispose(variables);
   });
 
+  it("AdamW keeps exactly two moment tensors per parameter and frees them on dispose", () => {
+    const params = [tf.variable(tf.ones([3, 2]), true, "adamw.a"), tf.variable(tf.ones([4]), true, "adamw.b")];
+    const grads = { "adamw.a": tf.onesLike(params[0]), "adamw.b": tf.onesLike(params[1]) };
+    const before = tf.memory().numTensors;
+    const optimizer = new AdamW([{ name: "all", params, learningRate: 0.1, weightDecay: 0.01 }]);
+    optimizer.step(grads);
+    optimizer.step(grads);
+    assert.equal(tf.memory().numTensors - before, 2 * params.length);
+    optimizer.dispose();
+    assert.equal(tf.memory().numTensors, before);
+    tf.dispose([...params, ...Object.values(grads)]);
+  });
+
   it("clipGradients scales like torch's clip_grad_norm_ and reports group norms", () => {
     const grads = [randomMatrix(1, 5, 11)[0], randomMatrix(1, 3, 12)[0]];
     const expected = runPrimitiveReference<{ total_norm: number; grads: number[][] }>({ op: "clip", grads, max_norm: 0.5 });
