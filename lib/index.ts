@@ -14,6 +14,7 @@ export type { SaveOptions } from "./models/load-model";
 export { SUPPORTED_ARCHITECTURES } from "./models/registry";
 export type { CausalLM, WeightMap, ParameterLayout, GenerateOptions } from "./models/causal-lm";
 export type { ModelConfig } from "./models/model-config";
+export { TransformerLM } from "./models/transformer-lm";
 export { baseModelDir, loadBaseModel } from "./base-model/index";
 
 // Adding tokens and initializing their embeddings
@@ -21,15 +22,27 @@ export { addTokens } from "./tokens/add-tokens";
 export type { AddTokensOptions } from "./tokens/add-tokens";
 export { AddTokensResult } from "./tokens/add-tokens-result";
 export type { AddedTokenInfo } from "./tokens/add-tokens-result";
-export type { InitStrategy, InitFunction } from "./tokens/init-strategies";
+export type { TokenSpec, AddedTokenFlags } from "./tokens/token-spec";
+export { AddTokensError } from "./tokens/add-tokens-error";
+export type { InitStrategy, InitFunction, InitFunctionArgs } from "./tokens/init-strategies";
 export { initReport, InitReport } from "./tokens/init-report";
 export { showTokens } from "./tokens/show-tokens";
 
 // Data and training
 export { readTextFile, readJsonl } from "./data/examples";
 export type { Example } from "./data/examples";
+export { DataError } from "./data/data-error";
 export { prepareData } from "./data/prepare-data";
+export type { TrainingData, PrepareDataOptions } from "./data/prepare-data";
 export { train } from "./train/train";
+export type { ModelWithNewTokens } from "./train/train";
+export type { StepRecord, EvalRecord, RunEvent, RunStatus } from "./train/run-records";
+export { TrainingError } from "./train/training-error";
+export { LayerGroupError } from "./train/layer-group-error";
+export { crossEntropy, IGNORE_INDEX } from "./train/cross-entropy";
+export { AdamW } from "./train/adamw";
+export { clipGradients } from "./train/clip-gradients";
+export { warmupCosineSchedule, constantSchedule } from "./train/schedules";
 export { Run } from "./train/run";
 export type { TrainResult } from "./train/run";
 export type { TrainOptions, Strategy } from "./train/train-options";
@@ -44,7 +57,8 @@ export { evaluate } from "./analysis/evaluate";
 // Display objects (render through Symbol.for("Jupyter.display"))
 export { JUPYTER_DISPLAY, isDisplayable } from "./display/mime-bundle";
 export type { MimeBundle, Displayable } from "./display/mime-bundle";
-export { Figure } from "./display/figure";
+export { Figure, PLOTLY_MIME } from "./display/figure";
+export type { FigureSpec, PlotlyTrace } from "./display/figure";
 export { lineChart, scatterChart, barChart } from "./display/charts";
 export { Table } from "./display/table";
 export { ProgressBar } from "./display/progress-bar";
