@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core";
-import { seededRandom, shuffled } from "../data/seeded-random";
+import { seededRandom, shuffled } from "../random/seeded-random";
 
 /** Embedding rows at one step: `rows` is [newIds.length + sampleIds.length, hidden], new tokens first. */
 export interface DriftCheckpoint {

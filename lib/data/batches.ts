@@ -1,5 +1,5 @@
 import type { PackedSequence } from "./pack";
-import { seededRandom, shuffled } from "./seeded-random";
+import { seededRandom, shuffled } from "../random/seeded-random";
 
 /**
  * The rows of epoch `epoch` grouped into batches, in an order fixed by (seed, epoch): runs with the

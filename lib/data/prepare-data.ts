@@ -2,7 +2,7 @@ import type { HfTokenizer } from "../hf/tokenizer";
 import { DataError } from "./data-error";
 import { readJsonl, readTextFile, toExample, type Example } from "./examples";
 import { packExamples, type PackedSequence } from "./pack";
-import { seededRandom, shuffled } from "./seeded-random";
+import { seededRandom, shuffled } from "../random/seeded-random";
 import { tokenizeExample, type LossOn } from "./tokenize-example";
 
 /** Packed rows ready for training, split into train and eval by example (no leakage across). */

@@ -4,6 +4,7 @@ import { notebookHost } from "../runtime/notebook-host";
 import type { GenerateOptions, WeightMap } from "./causal-lm";
 import type { KvCache, ModelFamily } from "./model-family";
 import type { ModelConfig } from "./model-config";
+import { seededRandom } from "../random/seeded-random";
 
 export interface GenerationContext {
   family: ModelFamily;
@@ -29,7 +30,7 @@ export async function generateIds(
   const { family, config, weights, tokenizer } = context;
   const maxNewTokens = options.maxNewTokens ?? 32;
   const temperature = options.temperature ?? 0;
-  const random = seededUniform(options.seed ?? 0);
+  const random = seededRandom(options.seed ?? 0);
   const stopIds = new Set([...context.eosIds, ...(options.stop ?? []).filter((s): s is number => typeof s === "number")]);
   const stopStrings = (options.stop ?? []).filter((s): s is string => typeof s === "string");
   const signal = options.signal ?? notebookHost()?.signal;
@@ -93,16 +94,4 @@ function sample(logits: Float32Array, temperature: number, topK: number, random:
     if (threshold <= 0) return candidates[j];
   }
   return candidates[candidates.length - 1];
-}
-
-/** mulberry32: a small, fast, seedable uniform generator in [0, 1). */
-export function seededUniform(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

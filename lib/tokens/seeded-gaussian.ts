@@ -1,4 +1,4 @@
-import { seededRandom } from "../data/seeded-random";
+import { seededRandom } from "../random/seeded-random";
 
 /** Seeded standard normal samples (mulberry32 uniforms through Box–Muller); deterministic per seed. */
 export function seededGaussian(seed: number): () => number {

@@ -32,14 +32,7 @@ export function splitLoss(perPosition: ArrayLike<number>, labels: readonly numbe
       otherCount++;
     }
   });
-  const count = newCount + otherCount;
-  return {
-    all: count === 0 ? NaN : (newSum + otherSum) / count,
-    newTokens: newCount === 0 ? NaN : newSum / newCount,
-    other: otherCount === 0 ? NaN : otherSum / otherCount,
-    newCount,
-    otherCount,
-  };
+  return fromSums(newSum, newCount, otherSum, otherCount);
 }
 
 /** Combines splits of several batches into one (weighted by position counts). */
@@ -54,6 +47,10 @@ export function mergeLossSplits(splits: readonly LossSplit[]): LossSplit {
     newCount += s.newCount;
     otherCount += s.otherCount;
   }
+  return fromSums(newSum, newCount, otherSum, otherCount);
+}
+
+function fromSums(newSum: number, newCount: number, otherSum: number, otherCount: number): LossSplit {
   const count = newCount + otherCount;
   return {
     all: count === 0 ? NaN : (newSum + otherSum) / count,

@@ -1,5 +1,5 @@
 import type { TensorToWrite } from "../../lib/hf/safetensors";
-import { seededRandom } from "../../lib/data/seeded-random";
+import { seededRandom } from "../../lib/random/seeded-random";
 
 /** The config.json fields the Llama parameter shapes depend on. */
 export interface LlamaShapeConfig {

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core";
-import { seededRandom } from "../../lib/data/seeded-random";
+import { seededRandom } from "../../lib/random/seeded-random";
 import type { CausalLM, WeightMap } from "../../lib/models/causal-lm";
 import { AdamW } from "../../lib/train/adamw";
 import { clipGradients } from "../../lib/train/clip-gradients";

@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { fitPca } from "../../lib/analysis/pca";
-import { seededRandom } from "../../lib/data/seeded-random";
+import { seededRandom } from "../../lib/random/seeded-random";
 
 describe("PCA", () => {
   it("matches numpy's eigen-decomposition of the covariance (components up to sign, variances, projections)", () => {
