@@ -23,7 +23,11 @@ export interface InitReportRow {
   klBound: number;
   /** All-zero token rows of the input embedding / untied head. */
   zeroRows: number[];
-  /** New ids whose input row is bit-identical to another token's row. */
+  /**
+   * New ids whose input row is bit-identical to another NEW token's row: those tokens cannot be
+   * told apart until training separates them (e.g. several tokens all given the mean). A copy of an
+   * existing token's row is what `{from}` init intends and is not flagged.
+   */
   duplicatedNewRows: number[];
 }
 
@@ -76,7 +80,10 @@ function reportRow(variant: string, base: CausalLM, extended: CausalLM, sequence
   const zeroRows = new Set(inputChecks.zero);
   if (head) untrainedRows(head, tokenRows).zero.forEach((id) => zeroRows.add(id));
   const newSet = new Set(newIds);
-  const duplicatedNewRows = inputChecks.duplicated.flat().filter((id) => newSet.has(id));
+  const duplicatedNewRows = inputChecks.duplicated
+    .map((ids) => ids.filter((id) => newSet.has(id)))
+    .filter((newIds) => newIds.length > 1)
+    .flat();
   return {
     variant,
     newIds,

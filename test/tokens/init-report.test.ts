@@ -57,6 +57,12 @@ describe("initReport (Hewitt's diagnostics)", function () {
       const variants = Object.fromEntries(
         (["mean", "zeros", "random", "mvn-mean"] as const).map((init) => [init, addTokens(base, NEW_TOKENS, { init, seed: 2 })]),
       );
+      // One new token whose row is an exact copy of an existing token's row, as {from} intends.
+      const copied = addTokens(base, NEW_TOKENS[0], { init: { from: "a" } });
+      const [aId] = base.tokenizer.encode("a");
+      const rowOf = (model: typeof base, id: number) => Array.from(tf.tidy(() => model.weights.get(model.layout.embedding)!.slice([id, 0], [1, -1]).dataSync()));
+      assert.deepEqual(rowOf(copied.model as typeof base, copied.newIds[0]), rowOf(base, aId));
+      variants['from "a"'] = copied;
       const tensors = tf.memory().numTensors;
       const report = initReport(base, variants, TEXTS);
       assert.equal(tf.memory().numTensors, tensors, "initReport leaves no tensors behind");
@@ -75,6 +81,7 @@ describe("initReport (Hewitt's diagnostics)", function () {
       assert.deepEqual(zeros.zeroRows, zeros.newIds, "zeros init rows are flagged as untrained");
       assert.deepEqual(mean.duplicatedNewRows, mean.newIds, "identical mean rows are flagged");
       assert.deepEqual(report.rows.find((r) => r.variant === "random")!.duplicatedNewRows, []);
+      assert.deepEqual(report.rows.find((r) => r.variant === 'from "a"')!.duplicatedNewRows, [], "a copy of an existing row is intended, not untrained");
       const plain = report[JUPYTER_DISPLAY]()["text/plain"] as string;
       assert.match(plain, /mvn-mean/);
       assert.match(plain, /log\(1\+n\/V\)/);
