@@ -4,6 +4,7 @@ import * as path from "node:path";
 import { BPE, Tokenizer, byteLevelPreTokenizer } from "@anush008/tokenizers";
 import { TokenlabError } from "../../lib/errors/tokenlab-error";
 import type { TokenizerJson } from "../../lib/hf/tokenizer";
+import { byteAlphabet, byteLevelBpeTokenizerJson, specialAddedToken } from "../../lib/hf/tokenizer-json-parts";
 
 export interface ByteLevelBpeOptions {
   /** Rows of the final vocabulary: 256 bytes + merges + special tokens. */
@@ -43,40 +44,9 @@ export function trainByteLevelBpe(texts: string[], options: ByteLevelBpeOptions)
     if (vocab[merged] !== undefined) throw new TokenlabError("BPE merge produced a duplicate token", { merged });
     vocab[merged] = Object.keys(vocab).length;
   }
-  const addedTokens = options.specialTokens.map((content, index) => ({
-    id: 256 + mergeCount + index,
-    content,
-    single_word: false,
-    lstrip: false,
-    rstrip: false,
-    normalized: false,
-    special: true,
-  }));
+  const addedTokens = options.specialTokens.map((content, index) => specialAddedToken(256 + mergeCount + index, content));
   for (const token of addedTokens) vocab[token.content] = token.id;
-
-  // The same pipeline GPT-2's tokenizer.json declares, so every HF implementation reads it alike.
-  return {
-    version: "1.0",
-    truncation: null,
-    padding: null,
-    added_tokens: addedTokens,
-    normalizer: null,
-    pre_tokenizer: { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: true },
-    post_processor: { type: "ByteLevel", add_prefix_space: true, trim_offsets: false, use_regex: true },
-    decoder: { type: "ByteLevel", add_prefix_space: true, trim_offsets: true, use_regex: true },
-    model: {
-      type: "BPE",
-      dropout: null,
-      unk_token: null,
-      continuing_subword_prefix: null,
-      end_of_word_suffix: null,
-      fuse_unk: false,
-      byte_fallback: false,
-      ignore_merges: false,
-      vocab,
-      merges: keptMerges,
-    },
-  };
+  return byteLevelBpeTokenizerJson({ vocab, merges: keptMerges, addedTokens, prefixSpaceAfterPreTokenizing: true });
 }
 
 function trainWithRustDefaults(texts: string[]): TokenizerJson {
@@ -93,15 +63,4 @@ function trainWithRustDefaults(texts: string[]): TokenizerJson {
   } finally {
     fs.rmSync(workDir, { recursive: true, force: true });
   }
-}
-
-/**
- * GPT-2's printable stand-ins for the 256 bytes (`bytes_to_unicode`): printable Latin-1 bytes
- * stand for themselves, the rest map to U+0100 onwards in byte order (space → "Ġ", "\n" → "Ċ").
- */
-export function byteAlphabet(): string[] {
-  const printable = (byte: number) =>
-    (byte >= 0x21 && byte <= 0x7e) || (byte >= 0xa1 && byte <= 0xac) || (byte >= 0xae && byte <= 0xff);
-  let next = 0x100;
-  return Array.from({ length: 256 }, (_, byte) => String.fromCharCode(printable(byte) ? byte : next++));
 }

@@ -6,7 +6,7 @@ import { HfTokenizer } from "../../lib/hf/tokenizer";
 import { baseModelDir } from "../../lib/base-model";
 import { readBrownDocuments, splitBrownDocuments } from "../../scripts/base-model/brown-corpus";
 import { trainBaseTokenizer } from "../../scripts/base-model/base-tokenizer";
-import { byteAlphabet } from "../../scripts/base-model/train-tokenizer";
+import { byteAlphabet } from "../../lib/hf/tokenizer-json-parts";
 
 describe("base model tokenizer", () => {
   const { train, heldOut } = splitBrownDocuments(readBrownDocuments());
