@@ -30,6 +30,9 @@ export interface Inspection {
 
 export type Completeness = { status: "complete" } | { status: "incomplete"; indent: string } | { status: "invalid" };
 
+/** Told when a cell's own code starts and stops running (compiling is not included). */
+export type UserCodeListener = (running: boolean) => void;
+
 /** The global through which each wrapped cell script finds its exports object and require. */
 const CELL_SCOPE = "__tokenlab_cell__";
 const WRAPPER_LINES = 1;
@@ -46,7 +49,11 @@ export class CellExecutor {
   private readonly locations = new Map<string, CellLocation>();
   private readonly cellRequire: NodeJS.Require;
 
-  constructor(rootDir: string, globals: CellGlobals) {
+  constructor(
+    rootDir: string,
+    globals: CellGlobals,
+    private readonly onUserCode: UserCodeListener = () => undefined,
+  ) {
     this.cellRequire = createCellRequire(rootDir);
     Object.assign(this.exports, globals);
   }
@@ -84,6 +91,7 @@ export class CellExecutor {
     (globalThis as Record<string, unknown>)[CELL_SCOPE] = { exports: this.exportsProxy, require: this.cellRequire };
     let value: unknown;
     try {
+      this.onUserCode(true);
       // A SIGINT that came while compiling (the event loop was blocked) is handled in the next
       // loop turn's poll phase; two check-phase turns let it reject `stop` before the code starts.
       for (let turn = 0; turn < 2; turn++) await Promise.race([stop, new Promise((resolve) => setImmediate(resolve))]);
@@ -96,6 +104,8 @@ export class CellExecutor {
       await Promise.race([new Promise((resolve) => setImmediate(resolve)), stop]);
     } catch (thrown) {
       return this.failed(thrown);
+    } finally {
+      this.onUserCode(false);
     }
     this.previousDeclarations = converted.declOutput ?? "";
     return { status: "ok", value, hasValue: value !== undefined };

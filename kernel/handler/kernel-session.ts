@@ -5,6 +5,7 @@ import { OutputPublisher } from "../display/output-publisher";
 import type { ConnectionInfo } from "../protocol/connection-file";
 import type { JupyterMessage, OutgoingMessage } from "../protocol/message";
 import { KernelTransport, type IncomingMessage } from "../protocol/transport";
+import { installHardStopPreparation } from "../protocol/runaway-cell-stopper";
 import { NOTEBOOK_HOST, type NotebookHost } from "../../lib/runtime/notebook-host";
 import { executeCell, type ExecuteContext } from "./execute-request";
 import { kernelInfoContent } from "./kernel-info";
@@ -34,6 +35,7 @@ export class KernelSession implements ExecuteContext {
   private readonly shellQueue: IncomingMessage[] = [];
   private shellBusy = false;
   private transport!: KernelTransport;
+  private readonly markUserCode = installHardStopPreparation();
   private restoreStdio: () => void = () => undefined;
 
   constructor(rootDir: string) {
@@ -44,6 +46,9 @@ export class KernelSession implements ExecuteContext {
       display: (value, options) => this.publisher.display(value, options),
       clearOutput: (wait) => this.publisher.clearOutput(wait),
       input: (prompt, options) => this.stdin.ask(this.running, prompt ?? "", options?.password ?? false),
+    }, (running) => {
+      this.markUserCode(running);
+      this.transport.userCode(running ? (this.running?.request ?? null) : null);
     });
   }
 

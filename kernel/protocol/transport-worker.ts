@@ -4,12 +4,14 @@ import * as zmq from "zeromq";
 import { endpoint, type ConnectionInfo } from "./connection-file";
 import type { Channel, JupyterMessage, OutgoingMessage } from "./message";
 import { decodeMessage, encodeMessage, makeHeader } from "./wire";
+import { hardStopDelayFromEnvironment, RunawayCellStopper } from "./runaway-cell-stopper";
 import type { MainToWorker, WorkerToMain } from "./transport-messages";
 
 /**
  * Runs in a worker thread so that sockets stay responsive while a cell blocks the main thread:
  * the heartbeat keeps answering and an interrupt_request can still raise SIGINT, which breaks a
- * synchronous loop in the cell (vm's breakOnSigint). Everything else is verified here and handed
+ * synchronous loop in the cell (vm's breakOnSigint), or else terminate a cell that runs away
+ * (RunawayCellStopper). Everything else is verified here and handed
  * to the main thread.
  */
 const connection = (workerData as { connection: ConnectionInfo }).connection;
@@ -55,11 +57,23 @@ function enqueueSend(out: OutgoingMessage): Promise<void> {
   return sending;
 }
 
+const runawayCells = new RunawayCellStopper(hardStopDelayFromEnvironment(), {
+  ping: (sequence) => post({ kind: "ping", sequence }),
+  terminated: (cell, delayMs) => {
+    const text =
+      `The cell did not stop within ${delayMs / 1000} s of the interrupt, so its JavaScript was terminated ` +
+      "(finally blocks in it did not run; an object it was changing may be half-changed).\n";
+    log(`terminated the JavaScript of ${cell.msg_id} after an interrupt`);
+    void enqueueSend({ channel: "iopub", msgType: "stream", content: { name: "stderr", text }, parent: cell });
+  },
+});
+
 /** Interrupts are answered here because the main thread may be stuck in the very loop to break. */
 async function answerInterrupt(identities: Buffer[], request: JupyterMessage): Promise<void> {
   const parent = request.header;
   await enqueueSend({ channel: "iopub", msgType: "status", content: { execution_state: "busy" }, parent });
   process.kill(process.pid, "SIGINT");
+  runawayCells.interrupted();
   await enqueueSend({ channel: "control", msgType: "interrupt_reply", content: { status: "ok" }, parent, identities });
   await enqueueSend({ channel: "iopub", msgType: "status", content: { execution_state: "idle" }, parent });
 }
@@ -78,7 +92,10 @@ async function receiveLoop(channel: Exclude<Channel, "iopub">): Promise<void> {
       continue;
     }
     // A shutdown must not wait behind a synchronous loop: break it first (the cell ends as interrupted).
-    if (channel === "control" && decoded.message.header.msg_type === "shutdown_request") process.kill(process.pid, "SIGINT");
+    if (channel === "control" && decoded.message.header.msg_type === "shutdown_request") {
+      process.kill(process.pid, "SIGINT");
+      runawayCells.interrupted();
+    }
     post({ kind: "message", channel, identities: decoded.identities, message: decoded.message });
   }
 }
@@ -89,12 +106,15 @@ async function heartbeatLoop(): Promise<void> {
 
 async function closeAll(): Promise<void> {
   await sending;
+  runawayCells.close();
   for (const socket of [shell, control, stdin, iopub, heartbeat]) socket.close();
   post({ kind: "closed" });
 }
 
 port.on("message", (message: MainToWorker) => {
   if (message.kind === "send") void enqueueSend(message.message);
+  else if (message.kind === "pong") runawayCells.answered(message.sequence);
+  else if (message.kind === "user-code") runawayCells.userCode(message.cell);
   else void closeAll();
 });
 

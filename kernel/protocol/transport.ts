@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { Worker } from "node:worker_threads";
 import type { ConnectionInfo } from "./connection-file";
-import type { Channel, JupyterMessage, OutgoingMessage } from "./message";
+import type { Channel, JupyterMessage, MessageHeader, OutgoingMessage } from "./message";
 import type { MainToWorker, WorkerToMain } from "./transport-messages";
 import { TransportError } from "./transport-error";
 
@@ -35,6 +35,7 @@ export class KernelTransport {
       transport.worker.on("message", (message: WorkerToMain) => {
         if (message.kind === "ready") resolve();
         else if (message.kind === "failed") reject(new TransportError("cannot bind the kernel sockets", { error: message.error }));
+        else if (message.kind === "ping") transport.worker.postMessage({ kind: "pong", sequence: message.sequence } satisfies MainToWorker);
         else if (message.kind === "message") {
           onMessage({
             channel: message.channel,
@@ -50,6 +51,11 @@ export class KernelTransport {
 
   send(message: OutgoingMessage): void {
     this.worker.postMessage({ kind: "send", message } satisfies MainToWorker);
+  }
+
+  /** Tells the socket worker which cell's own code runs now (null: none); see RunawayCellStopper. */
+  userCode(cell: MessageHeader | null): void {
+    this.worker.postMessage({ kind: "user-code", cell } satisfies MainToWorker);
   }
 
   /** Flushes pending sends, closes every socket and ends the worker. */

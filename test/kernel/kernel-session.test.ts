@@ -300,6 +300,40 @@ describe("tokenlab kernel over zeromq", function () {
     }
   });
 
+  it("interrupt_request terminates a synchronous loop that runs after the cell's first await; variables survive", async function () {
+    const running = await client.send("shell", "execute_request", {
+      code: "await new Promise((r) => setTimeout(r, 10));\nconsole.log('spinning after await');\nwhile (true) { spins++; }",
+      silent: false,
+    });
+    await waitForOutput(client, running, "stream");
+    await client.request("control", "interrupt_request", {});
+    const reply = content<{ status: string; ename: string }>(await client.replyTo(running, 20_000));
+    assert.equal(reply.ename, "InterruptError");
+    const stderr = ofType(client.iopubSoFar(running), "stream").map((m) => content<{ text: string }>(m).text).join("");
+    assert.match(stderr, /did not stop within 5 s of the interrupt, so its JavaScript was terminated/);
+    assert.equal(textOf((await client.execute("survivor + ' ' + (spins > 0)")).outputs), "'kept true'");
+  });
+
+  it("a cell that stops at its next step boundary after an interrupt is not terminated: its finally runs", async function () {
+    // Like a training loop: 300 ms of synchronous work per step, the AbortSignal checked between steps.
+    const running = await client.send("shell", "execute_request", {
+      code: 'const stepSignal = (globalThis as any)[Symbol.for("tokenlab.notebookHost")].signal as AbortSignal;\n' +
+        "console.log('training');\n" +
+        "try {\n" +
+        "  while (!stepSignal.aborted) { const end = Date.now() + 300; while (Date.now() < end) {} await new Promise((r) => setTimeout(r, 0)); }\n" +
+        "} finally { (globalThis as any).stepsCleanedUp = true; }",
+      silent: false,
+    });
+    await waitForOutput(client, running, "stream");
+    await sleep(1000); // past the first synchronous part, which SIGINT itself breaks
+    await client.request("control", "interrupt_request", {});
+    await client.replyTo(running, 20_000);
+    await sleep(6000); // past the hard-stop delay: a terminate now would hit the next cell
+    const stderr = ofType(client.iopubSoFar(running), "stream").map((m) => content<{ text: string }>(m).text).join("");
+    assert.doesNotMatch(stderr, /terminated/);
+    assert.equal(textOf((await client.execute("(globalThis as any).stepsCleanedUp === true")).outputs), "true");
+  });
+
   it("imports an ESM-only npm package, a local .ts file and tokenlab itself", async function () {
     const esm = await client.execute('import shout, { kind } from "esm-only-fixture";\nshout("hi") + kind');
     assert.equal(textOf(esm.outputs), "'HI!esm'", JSON.stringify(esm.reply.content));
