@@ -415,18 +415,23 @@ describe("tokenlab kernel shutdown", function () {
     }
   });
 
-  it("shuts down even while a cell spins in a synchronous loop", async function () {
-    const dir = mkdtempSync(join(tmpdir(), "tokenlab-shutdown-"));
-    const { client, cleanup } = await startKernel(dir);
-    try {
-      const spinning = await client.send("shell", "execute_request", { code: "console.log('spinning');\nwhile (true) {}", silent: false });
-      await waitForOutput(client, spinning, "stream");
-      const { reply, exitCode } = await client.shutdown(false);
-      assert.deepEqual(reply.content, { status: "ok", restart: false });
-      assert.equal(exitCode, 0);
-    } finally {
-      await cleanup();
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  for (const [where, code] of [
+    ["before its first await", "console.log('spinning');\nwhile (true) {}"],
+    ["after its first await", "await new Promise((r) => setTimeout(r, 10));\nconsole.log('spinning');\nwhile (true) {}"],
+  ]) {
+    it(`shuts down even while a cell spins in a synchronous loop ${where}`, async function () {
+      const dir = mkdtempSync(join(tmpdir(), "tokenlab-shutdown-"));
+      const { client, cleanup } = await startKernel(dir);
+      try {
+        const spinning = await client.send("shell", "execute_request", { code, silent: false });
+        await waitForOutput(client, spinning, "stream");
+        const { reply, exitCode } = await client.shutdown(false);
+        assert.deepEqual(reply.content, { status: "ok", restart: false });
+        assert.equal(exitCode, 0);
+      } finally {
+        await cleanup();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
 });
