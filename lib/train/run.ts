@@ -76,6 +76,8 @@ export class Run implements PromiseLike<TrainResult>, Displayable {
   private best?: { record: EvalRecord; snapshot: Snapshot };
   private plateau: PlateauState = initialPlateauState;
   private unfreezeState: UnfreezeState = initialUnfreezeState;
+  /** The stage the schedule opened last, until the next step trains it. */
+  private stageDue?: LayerGroup[];
   private stopRequested = false;
   private readonly batches: BatchSchedule;
   private promise: Promise<TrainResult>;
@@ -236,6 +238,7 @@ export class Run implements PromiseLike<TrainResult>, Displayable {
   private step(started: number): void {
     const { options } = this.setup;
     const index = this.completed;
+    this.openDueStage();
     const factor = options.schedule(index);
     for (const p of this.params.list) this.optimizerOf.get(p.key)!.setLearningRate(p.key, this.learningRates.get(p.key)! * factor);
     const batch = this.batches.at(index);
@@ -288,7 +291,15 @@ export class Run implements PromiseLike<TrainResult>, Displayable {
     const { state, open } = stepUnfreeze(this.unfreezeState, trigger, stages.length, this.completed, evalLoss);
     this.unfreezeState = state;
     if (!open) return;
-    const stage = stages[state.stagesOpened - 1];
+    // Added to training only when a next step runs: after the last step, an early stop or stop(),
+    // a stage would otherwise be reported as trained without ever having trained (resume() trains it).
+    this.stageDue = stages[state.stagesOpened - 1];
+  }
+
+  private openDueStage(): void {
+    const stage = this.stageDue;
+    if (!stage) return;
+    this.stageDue = undefined;
     this.startTraining(stage);
     const names = stage.map((g) => g.name);
     this.events.push({ step: this.completed, kind: "unfreeze", message: `unfroze ${names.join(", ")}`, groups: names });

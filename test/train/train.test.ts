@@ -108,6 +108,44 @@ describe("train()", function () {
     disposeModels(fx.model, result.latest, result.best?.model);
   });
 
+  it("a stage due at the last step does not open (nor count as trained) until resume() trains it", async () => {
+    const run = train({ model: fx.model, newIds: fx.newIds }, fx.data, {
+      strategy: "gradual",
+      steps: 6,
+      batchSize: 4,
+      unfreeze: { every: 3, stages: [["block.1"], ["block.0.mlp"]] },
+      groupLr: { "block.*": 0.01 },
+    });
+    const result = await run;
+    const unfreezes = () => run.events.filter((e) => e.kind === "unfreeze").map((e) => [e.step, e.groups]);
+    assert.deepEqual(unfreezes(), [[3, ["block.1"]]]);
+    const summaryGroups = () => run.summary().rows.find((row) => row[0] === "groups trained")![1];
+    assert.equal(summaryGroups(), "embed.new, head.new, block.1");
+    // Every group the summary lists has trained: its tensors differ from the base; no other block did.
+    const { layout } = fx.model;
+    const tensorsOf: Record<string, string[]> = {
+      "embed.new": [layout.embedding],
+      "head.new": [layout.head!],
+      "block.1": [...layout.blocks[1].attention, ...layout.blocks[1].mlp, ...layout.blocks[1].norms],
+    };
+    const changed = (model: typeof fx.model, name: string) => !bytesOf(model.weights.get(name)!).equals(bytesOf(fx.model.weights.get(name)!));
+    for (const group of summaryGroups().split(", ")) assert.ok(tensorsOf[group].every((name) => changed(result.latest, name)), `${group} did not train`);
+    const block0 = [...layout.blocks[0].attention, ...layout.blocks[0].mlp, ...layout.blocks[0].norms];
+    assert.ok(block0.every((name) => !changed(result.latest, name)));
+    assert.equal(result.history.length, 6);
+    assert.ok(result.history.every((h) => !("block.0.mlp" in h.gradNorms)));
+
+    // Training on opens the due stage at once: it then trains from step 7.
+    const resumed = await run.resume({ steps: 2 });
+    assert.deepEqual(unfreezes(), [[3, ["block.1"]], [6, ["block.0.mlp"]]]);
+    assert.equal(summaryGroups(), "embed.new, head.new, block.1, block.0.mlp");
+    assert.ok(layout.blocks[0].mlp.every((name) => changed(resumed.latest, name)));
+    assert.ok([...layout.blocks[0].attention, ...layout.blocks[0].norms].every((name) => !changed(resumed.latest, name)));
+    assert.ok("block.0.mlp" in resumed.history[6].gradNorms);
+    run.dispose();
+    disposeModels(fx.model, result.latest, result.best?.model, resumed.latest, resumed.best?.model);
+  });
+
   it("unfreezes on an eval-loss plateau exactly when `patience` evals in a row did not improve", async () => {
     const run = train({ model: fx.model, newIds: fx.newIds }, fx.data, {
       strategy: "gradual",
