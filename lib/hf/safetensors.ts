@@ -20,57 +20,105 @@ interface HeaderEntry {
   data_offsets: [number, number];
 }
 
+export interface ReadSafetensorsOptions {
+  /** Read only these tensors (default: all). The whole header is still validated. */
+  only?: Iterable<string>;
+}
+
+/** Bytes read per fs.readSync call: Node refuses single reads of 2 GiB or more. */
+const READ_CHUNK_BYTES = 2 ** 30;
+/**
+ * Largest tensor tokenlab reads, measured as the float32 array it becomes: 4 GiB (1 Gi elements),
+ * Node 20's largest Buffer, and far beyond any single tensor a tfjs model computes with.
+ */
+const MAX_TENSOR_FLOAT32_BYTES = 2 ** 32;
+
 /**
  * Parses a safetensors file (https://huggingface.co/docs/safetensors: u64 little-endian header
  * length, JSON header, then the tensor bytes). Every inconsistency is an error naming the file and
- * the tensor, never a silently wrong tensor.
+ * the tensor, never a silently wrong tensor. The file is read piecewise (header, then each tensor at
+ * its offset), so files larger than Node's 2 GiB whole-file read limit load as well.
  */
-export function readSafetensors(file: string): { tensors: Map<string, SafetensorsEntry>; metadata: Record<string, string> } {
-  const bytes = fs.readFileSync(file);
+export function readSafetensors(
+  file: string,
+  options: ReadSafetensorsOptions = {},
+): { tensors: Map<string, SafetensorsEntry>; metadata: Record<string, string> } {
   const fail = (message: string, context: Record<string, unknown> = {}) =>
     new TokenlabError(`${file}: ${message}`, { file, ...context });
-  if (bytes.length < 8) throw fail(`truncated safetensors file (${bytes.length} bytes, no header length)`);
-  const headerLength = Number(bytes.readBigUInt64LE(0));
-  if (8 + headerLength > bytes.length) {
-    throw fail(`header length ${headerLength} is larger than the file (${bytes.length} bytes)`, { headerLength });
-  }
-  let header: Record<string, unknown>;
+  const fd = fs.openSync(file, "r");
   try {
-    header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString("utf8"));
-  } catch (cause) {
-    throw fail(`header is not valid JSON: ${(cause as Error).message}`);
+    const fileSize = fs.fstatSync(fd).size;
+    if (fileSize < 8) throw fail(`truncated safetensors file (${fileSize} bytes, no header length)`);
+    const headerLength = Number(readAt(fd, 0, 8, file).readBigUInt64LE(0));
+    if (8 + headerLength > fileSize) {
+      throw fail(`header length ${headerLength} is larger than the file (${fileSize} bytes)`, { headerLength });
+    }
+    let header: Record<string, unknown>;
+    try {
+      header = JSON.parse(readAt(fd, 8, headerLength, file).toString("utf8"));
+    } catch (cause) {
+      throw fail(`header is not valid JSON: ${(cause as Error).message}`);
+    }
+    if (typeof header !== "object" || header === null || Array.isArray(header)) throw fail("header is not a JSON object");
+    const dataStart = 8 + headerLength;
+    const dataLength = fileSize - dataStart;
+    const entries = new Map<string, { dtype: FloatDtype; shape: number[]; begin: number; end: number }>();
+    let metadata: Record<string, string> = {};
+    for (const [name, value] of Object.entries(header)) {
+      if (name === "__metadata__") {
+        metadata = value as Record<string, string>;
+        continue;
+      }
+      const entry = value as HeaderEntry;
+      if (!(entry.dtype in BYTES_PER_ELEMENT)) {
+        throw fail(`tensor ${name} has dtype ${entry.dtype}; only F32, F16 and BF16 are supported`, { tensor: name });
+      }
+      const dtype = entry.dtype as FloatDtype;
+      const [begin, end] = entry.data_offsets ?? [];
+      if (!Array.isArray(entry.shape) || !Number.isInteger(begin) || !Number.isInteger(end)) {
+        throw fail(`tensor ${name} has a malformed header entry`, { tensor: name });
+      }
+      const count = entry.shape.reduce((a, b) => a * b, 1);
+      if (end - begin !== count * BYTES_PER_ELEMENT[dtype]) {
+        throw fail(`tensor ${name}: ${end - begin} bytes do not hold shape [${entry.shape}] of ${dtype}`, { tensor: name });
+      }
+      if (begin < 0 || end > dataLength) {
+        throw fail(`tensor ${name} lies beyond the end of the file (truncated?)`, { tensor: name, end, dataLength });
+      }
+      entries.set(name, { dtype, shape: entry.shape, begin, end });
+    }
+    const tensors = new Map<string, SafetensorsEntry>();
+    for (const name of options.only ?? entries.keys()) {
+      const entry = entries.get(name);
+      if (entry === undefined) throw fail(`has no tensor ${name}`, { tensor: name });
+      const float32Bytes = ((entry.end - entry.begin) / BYTES_PER_ELEMENT[entry.dtype]) * 4;
+      if (float32Bytes > MAX_TENSOR_FLOAT32_BYTES) {
+        throw fail(`tensor ${name} [${entry.shape}] is too large: ${float32Bytes} bytes as float32, tokenlab holds at most ${MAX_TENSOR_FLOAT32_BYTES}`, {
+          tensor: name,
+        });
+      }
+      const raw = readAt(fd, dataStart + entry.begin, entry.end - entry.begin, file);
+      tensors.set(name, { dtype: entry.dtype, shape: entry.shape, data: toFloat32(raw, entry.dtype) });
+    }
+    return { tensors, metadata };
+  } finally {
+    fs.closeSync(fd);
   }
-  if (typeof header !== "object" || header === null || Array.isArray(header)) throw fail("header is not a JSON object");
-  const dataStart = 8 + headerLength;
-  const dataLength = bytes.length - dataStart;
-  const tensors = new Map<string, SafetensorsEntry>();
-  let metadata: Record<string, string> = {};
-  for (const [name, value] of Object.entries(header)) {
-    if (name === "__metadata__") {
-      metadata = value as Record<string, string>;
-      continue;
-    }
-    const entry = value as HeaderEntry;
-    if (!(entry.dtype in BYTES_PER_ELEMENT)) {
-      throw fail(`tensor ${name} has dtype ${entry.dtype}; only F32, F16 and BF16 are supported`, { tensor: name });
-    }
-    const dtype = entry.dtype as FloatDtype;
-    const [begin, end] = entry.data_offsets ?? [];
-    if (!Array.isArray(entry.shape) || !Number.isInteger(begin) || !Number.isInteger(end)) {
-      throw fail(`tensor ${name} has a malformed header entry`, { tensor: name });
-    }
-    const count = entry.shape.reduce((a, b) => a * b, 1);
-    if (end - begin !== count * BYTES_PER_ELEMENT[dtype]) {
-      throw fail(`tensor ${name}: ${end - begin} bytes do not hold shape [${entry.shape}] of ${dtype}`, { tensor: name });
-    }
-    if (begin < 0 || end > dataLength) {
-      throw fail(`tensor ${name} lies beyond the end of the file (truncated?)`, { tensor: name, end, dataLength });
-    }
-    // Copy so the typed array is aligned whatever the offset in the file.
-    const raw = new Uint8Array(bytes.subarray(dataStart + begin, dataStart + end));
-    tensors.set(name, { dtype, shape: entry.shape, data: toFloat32(raw, dtype) });
+}
+
+/**
+ * `length` bytes at `position` of an open file. The buffer is its own allocation (never a slice of
+ * Node's shared pool), so it starts at byte offset 0 and typed arrays over it are aligned.
+ */
+function readAt(fd: number, position: number, length: number, file: string): Buffer {
+  const bytes = Buffer.allocUnsafeSlow(length);
+  let done = 0;
+  while (done < length) {
+    const read = fs.readSync(fd, bytes, done, Math.min(READ_CHUNK_BYTES, length - done), position + done);
+    if (read === 0) throw new TokenlabError(`${file}: the file ended at byte ${position + done} while being read (changed on disk?)`, { file });
+    done += read;
   }
-  return { tensors, metadata };
+  return bytes;
 }
 
 function toFloat32(raw: Uint8Array, dtype: FloatDtype): Float32Array {

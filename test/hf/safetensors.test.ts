@@ -99,6 +99,43 @@ print(json.dumps([ours, theirs]))`;
     }
   });
 
+  describe("a file over 2 GiB (sparse on disk, so it costs neither disk nor memory)", () => {
+    const paddingElements = 2 ** 30 + 512; // BF16: 2 GiB + 1 KiB of zeros, 4 GiB + 2 KiB as float32
+    const probe = new Float32Array([1.5, -2, 3.25, 1e10]);
+    let file: string;
+    beforeEach(() => {
+      file = path.join(dir, "huge.safetensors");
+      const paddingBytes = paddingElements * 2;
+      const header = JSON.stringify({
+        padding: { dtype: "BF16", shape: [paddingElements], data_offsets: [0, paddingBytes] },
+        probe: { dtype: "F32", shape: [probe.length], data_offsets: [paddingBytes, paddingBytes + probe.byteLength] },
+      });
+      const prefix = Buffer.alloc(8);
+      prefix.writeBigUInt64LE(BigInt(header.length));
+      const fd = fs.openSync(file, "w");
+      fs.writeSync(fd, Buffer.concat([prefix, Buffer.from(header)]));
+      const dataStart = 8 + header.length;
+      fs.ftruncateSync(fd, dataStart + paddingBytes); // the padding tensor: a hole that reads as zeros
+      fs.writeSync(fd, Buffer.from(probe.buffer), 0, probe.byteLength, dataStart + paddingBytes);
+      fs.closeSync(fd);
+    });
+
+    it("reads a tensor stored beyond 2 GiB, without reading the file whole", () => {
+      assert.ok(fs.statSync(file).size > 2 ** 31);
+      assert.throws(() => fs.readFileSync(file), { code: "ERR_FS_FILE_TOO_LARGE" }, "the fixture is too large for a whole-file read");
+      const arrayBuffersBefore = process.memoryUsage().arrayBuffers;
+      const { tensors } = readSafetensors(file, { only: ["probe"] });
+      assert.ok(process.memoryUsage().arrayBuffers - arrayBuffersBefore < 2 ** 20, "only the requested tensor was read");
+      assert.deepEqual([...tensors.keys()], ["probe"]);
+      assert.deepEqual(tensors.get("probe"), { dtype: "F32", shape: [4], data: probe });
+    });
+
+    it("refuses a tensor too large to hold, naming it, and a tensor the file does not have", () => {
+      assert.throws(() => readSafetensors(file), (e: Error) => e instanceof TokenlabError && /tensor padding \[1073742336\] is too large/.test(e.message));
+      assert.throws(() => readSafetensors(file, { only: ["nope"] }), (e: Error) => e instanceof TokenlabError && /has no tensor nope/.test(e.message));
+    });
+  });
+
   it("refuses to write values that do not fill the shape", () => {
     assert.throws(() => encodeSafetensors([{ name: "w", shape: [2, 2], data: new Float32Array(3), dtype: "F32" }]), /w: 3 values/);
   });
