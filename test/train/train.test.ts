@@ -1,6 +1,7 @@
 import * as assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { IGNORE_INDEX, type PackedSequence } from "../../lib/data/pack";
+import type { CausalLM } from "../../lib/models/causal-lm";
 import { train } from "../../lib/train/train";
 import { evaluateLoss } from "../../lib/train/train-step";
 import { TrainingError } from "../../lib/train/training-error";
@@ -119,7 +120,7 @@ describe("train()", function () {
     const result = await run;
     const unfreezes = () => run.events.filter((e) => e.kind === "unfreeze").map((e) => [e.step, e.groups]);
     assert.deepEqual(unfreezes(), [[3, ["block.1"]]]);
-    const summaryGroups = () => run.summary().rows.find((row) => row[0] === "groups trained")![1];
+    const summaryGroups = () => String(run.summary().rows.find((row) => row[0] === "groups trained")![1]);
     assert.equal(summaryGroups(), "embed.new, head.new, block.1");
     // Every group the summary lists has trained: its tensors differ from the base; no other block did.
     const { layout } = fx.model;
@@ -128,7 +129,7 @@ describe("train()", function () {
       "head.new": [layout.head!],
       "block.1": [...layout.blocks[1].attention, ...layout.blocks[1].mlp, ...layout.blocks[1].norms],
     };
-    const changed = (model: typeof fx.model, name: string) => !bytesOf(model.weights.get(name)!).equals(bytesOf(fx.model.weights.get(name)!));
+    const changed = (model: CausalLM, name: string) => !bytesOf(model.weights.get(name)!).equals(bytesOf(fx.model.weights.get(name)!));
     for (const group of summaryGroups().split(", ")) assert.ok(tensorsOf[group].every((name) => changed(result.latest, name)), `${group} did not train`);
     const block0 = [...layout.blocks[0].attention, ...layout.blocks[0].mlp, ...layout.blocks[0].norms];
     assert.ok(block0.every((name) => !changed(result.latest, name)));
