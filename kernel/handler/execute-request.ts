@@ -35,9 +35,13 @@ export async function executeCell(context: ExecuteContext, message: JupyterMessa
   const request = message.content as unknown as ExecuteRequest;
   const silent = request.silent === true;
   const storeHistory = !silent && request.store_history !== false;
-  if (!silent) context.executionCount++;
+  // As in ipykernel, only a cell kept in history takes a new execution count; others show the current one.
+  if (storeHistory) context.executionCount++;
   const count = context.executionCount;
   if (storeHistory) context.history.add(count, request.code);
+  // Unstored cells share the count of the last stored one, so their script name comes from the
+  // request instead: tracebacks of the stored cell must keep pointing at its own source.
+  const label = storeHistory ? `cell[${count}]` : `cell[${message.header.msg_id.slice(0, 8)}]`;
   context.publisher.parent = message.header;
   if (!silent) context.publisher.publish("execute_input", { code: request.code, execution_count: count });
 
@@ -45,8 +49,9 @@ export async function executeCell(context: ExecuteContext, message: JupyterMessa
   context.running = cell;
   let outcome;
   try {
-    outcome = await context.runAs(cell, () => context.executor.execute(request.code, `cell[${count}]`, cell.stop));
+    outcome = await context.runAs(cell, () => context.executor.execute(request.code, label, cell.stop));
   } finally {
+    cell.finish();
     context.cellFinished(cell);
   }
 

@@ -2,13 +2,16 @@ import type { MessageHeader } from "../protocol/message";
 import { InterruptError } from "../execution/interrupt-error";
 
 /**
- * One execute_request while it runs: the AbortSignal lib/ code watches, and the `stop` promise
- * that ends the cell's pending await on interrupt or when a callback it started throws.
+ * One execute_request while it runs: the AbortSignal lib/ code watches, the `stop` promise
+ * that ends the cell's pending await on interrupt or when a callback it started throws, and
+ * `ended`, which resolves once the cell is over for any of these reasons or because it finished.
  */
 export class RunningCell {
   readonly controller = new AbortController();
   readonly stop: Promise<never>;
+  readonly ended: Promise<void>;
   private rejectStop!: (reason: unknown) => void;
+  private resolveEnded!: () => void;
 
   constructor(
     readonly request: MessageHeader,
@@ -18,15 +21,23 @@ export class RunningCell {
   ) {
     this.stop = new Promise<never>((_, reject) => (this.rejectStop = reject));
     this.stop.catch(() => undefined); // observed through Promise.race in the executor
+    this.ended = new Promise<void>((resolve) => (this.resolveEnded = resolve));
   }
 
   interrupt(): void {
     const error = new InterruptError({ cell: this.executionCount });
     this.controller.abort(error);
     this.rejectStop(error);
+    this.resolveEnded();
   }
 
   failAsync(error: unknown): void {
     this.rejectStop(error);
+    this.resolveEnded();
+  }
+
+  /** Called when the cell's code has returned, whatever its outcome. */
+  finish(): void {
+    this.resolveEnded();
   }
 }

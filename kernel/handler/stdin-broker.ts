@@ -2,7 +2,12 @@ import type { JupyterMessage, OutgoingMessage } from "../protocol/message";
 import type { RunningCell } from "./running-cell";
 import { StdinNotAllowedError } from "./stdin-not-allowed-error";
 
-/** input(prompt) for cells: an input_request on stdin, answered by the frontend's input_reply. */
+/**
+ * input(prompt) for cells: an input_request on stdin, answered by the frontend's input_reply.
+ * Replies are matched to requests in the order the requests were sent. A request whose cell has
+ * ended (interrupted, failed, finished without awaiting it) is forgotten at once, so the next
+ * reply reaches an input() that is still waiting rather than a dead one.
+ */
 export class StdinBroker {
   private readonly pending: Array<(value: string) => void> = [];
 
@@ -16,11 +21,20 @@ export class StdinBroker {
       channel: "stdin", msgType: "input_request", content: { prompt, password },
       parent: cell.request, identities: cell.identities,
     });
+    const answered = new Promise<string>((resolve) => {
+      this.pending.push(resolve);
+      void cell.ended.then(() => this.forget(resolve));
+    });
     // An interrupt ends the wait through the cell's stop promise.
-    return Promise.race([new Promise<string>((resolve) => this.pending.push(resolve)), cell.stop]);
+    return Promise.race([answered, cell.stop]);
   }
 
   answer(reply: JupyterMessage): void {
     this.pending.shift()?.(String((reply.content as { value?: unknown }).value ?? ""));
+  }
+
+  private forget(waiter: (value: string) => void): void {
+    const index = this.pending.indexOf(waiter);
+    if (index >= 0) this.pending.splice(index, 1);
   }
 }

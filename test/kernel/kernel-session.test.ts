@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -348,6 +349,57 @@ describe("tokenlab kernel over zeromq", function () {
   it("names the active tfjs backend in the kernel_info banner once a cell has chosen one", async function () {
     const info = content<{ banner: string }>(await client.request("shell", "kernel_info_request", {}));
     assert.match(info.banner, /tfjs backend: cpu$/);
+  });
+
+  it("after an interrupt ends a cell waiting in input(), the next cell's input() gets its answer", async function () {
+    const prompts: string[] = [];
+    // Like a frontend that drops the prompt of an interrupted cell: the first request is never answered.
+    client.onInputRequest = (prompt) => {
+      prompts.push(prompt);
+      return prompt === "first? " ? new Promise<string>(() => undefined) : Promise.resolve(`answer to ${prompt}`);
+    };
+    const waiting = await client.send("shell", "execute_request", { code: "await input('first? ')", silent: false, allow_stdin: true });
+    for (let waited = 0; waited < 30_000 && prompts.length === 0; waited += 50) await sleep(50);
+    assert.deepEqual(prompts, ["first? "]);
+    await client.request("control", "interrupt_request", {});
+    assert.equal(content<{ ename: string }>(await client.replyTo(waiting, 10_000)).ename, "InterruptError");
+    const { outputs } = await client.execute("await input('second? ')", {}, 15_000);
+    assert.equal(textOf(outputs), "'answer to second? '");
+    assert.deepEqual(prompts, ["first? ", "second? "]);
+  });
+
+  it("counts only cells kept in history: store_history false leaves execution_count unchanged", async function () {
+    const countOf = (message: JupyterMessage) => content<{ execution_count: number }>(message).execution_count;
+    const stored = countOf((await client.execute("'stored'")).reply);
+    const unstored = await client.execute("'not stored'", { store_history: false });
+    assert.equal(textOf(unstored.outputs), "'not stored'");
+    assert.equal(countOf(unstored.reply), stored);
+    assert.equal(countOf(ofType(unstored.outputs, "execute_input")[0]), stored);
+    assert.equal(countOf((await client.execute("'stored again'")).reply), stored + 1);
+    const tail = content<{ history: Array<[number, number, string]> }>(await client.request("shell", "history_request", { hist_access_type: "tail", n: 2, output: false, raw: true }));
+    assert.deepEqual(tail.history.map((row) => [row[1], row[2]]), [[stored, "'stored'"], [stored + 1, "'stored again'"]]);
+  });
+
+  it("echoes heartbeats on the hb port, also while a cell spins in a synchronous loop", async function () {
+    const heartbeat = new zmq.Request({ linger: 0, receiveTimeout: 5000 });
+    heartbeat.connect(endpoint(client.connection, "hb"));
+    const echoes = async () => {
+      const payload = randomBytes(16);
+      await heartbeat.send(payload);
+      const [echo] = await heartbeat.receive();
+      assert.deepEqual(echo, payload);
+    };
+    try {
+      await echoes();
+      const spinning = await client.send("shell", "execute_request", { code: "console.log('spinning');\nwhile (true) {}", silent: false });
+      await waitForOutput(client, spinning, "stream");
+      for (let beat = 0; beat < 3; beat++) await echoes();
+      assert.equal(client.iopubSoFar(spinning).some((m) => m.content.execution_state === "idle"), false, "the cell was still running");
+      await client.request("control", "interrupt_request", {});
+      assert.equal(content<{ ename: string }>(await client.replyTo(spinning, 10_000)).ename, "InterruptError");
+    } finally {
+      heartbeat.close();
+    }
   });
 });
 
