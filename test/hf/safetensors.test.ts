@@ -5,13 +5,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { TokenlabError } from "../../lib/errors/tokenlab-error";
 import { encodeSafetensors, readSafetensors, writeSafetensors, type FloatDtype } from "../../lib/hf/safetensors";
+import { parseHeaderByHand } from "./safetensors-by-hand";
 
-/** An independent reading of the format spec: u64 LE header size, JSON header, contiguous data. */
-function parseHeaderByHand(bytes: Buffer): { header: Record<string, any>; dataStart: number } {
-  const size = Number(bytes.readBigUInt64LE(0));
-  const header = JSON.parse(bytes.subarray(8, 8 + size).toString("utf8"));
-  return { header, dataStart: 8 + size };
-}
 
 // Includes F16 subnormals (3e-6), underflow to 0 (1e-8), the F16 max and ties in rounding.
 const VALUES = [0, 1, -2.5, 3.14159, 1e-3, -65504, 1e-8, 3e-6, 0.333333, 65519, 1.00048828125, -7.0078125];
