@@ -12,19 +12,21 @@ const TORCH_DTYPES: Record<FloatDtype, string> = { F32: "float32", F16: "float16
 /**
  * Loads a Hugging Face checkpoint directory (config.json, safetensors, tokenizer files). Initializes
  * the default backend if none is active. The caller owns the model's tensors (`model.dispose()`).
+ * The model's raw config records the dtype the weights were stored in (see `withDtype`), so a
+ * later save keeps it even when config.json did not say.
  */
 export async function loadModel(dir: string): Promise<TransformerLM> {
   await ensureBackend();
   const checkpoint = readCheckpoint(dir);
   const architecture = architectureOf(checkpoint.config);
   const family = familyFor(architecture);
-  const config = family.parseConfig(checkpoint.config, architecture);
+  const config = family.parseConfig(withDtype(checkpoint.config, checkpoint.dtype), architecture);
   const weights = weightsFromCheckpoint(family, config, checkpoint.tensors);
   return new TransformerLM(family, config, checkpoint.tokenizer, weights, checkpoint.generationConfig);
 }
 
 export interface SaveOptions {
-  /** Storage dtype; default: the config's torch_dtype (the dtype the checkpoint was loaded in), else F32. */
+  /** Storage dtype; default: the config's dtype (for a loaded model, the dtype its weights were stored in), else F32. */
   dtype?: FloatDtype;
   /** Split the weights into shards of at most this many bytes. */
   maxShardBytes?: number;
@@ -32,20 +34,15 @@ export interface SaveOptions {
 
 /**
  * Writes `model` as a checkpoint Python transformers loads. config.json gets the current
- * vocab_size (embedding rows), tie_word_embeddings and torch_dtype. The directory is replaced
+ * vocab_size (embedding rows), tie_word_embeddings and the storage dtype. The directory is replaced
  * atomically; files that are not part of a checkpoint (README...) are kept.
  */
 export async function saveModel(model: CausalLM, dir: string, options: SaveOptions = {}): Promise<void> {
   const family = familyFor(model.config.architecture);
   const rows = model.weights.get(model.layout.embedding)?.shape[0];
   if (rows === undefined) throw new TokenlabError(`model has no embedding tensor ${model.layout.embedding}`);
-  const dtype = options.dtype ?? dtypeFromTorch(model.config.raw.torch_dtype);
-  const raw = {
-    ...model.config.raw,
-    vocab_size: rows,
-    tie_word_embeddings: model.config.tieWordEmbeddings,
-    torch_dtype: TORCH_DTYPES[dtype],
-  };
+  const dtype = options.dtype ?? dtypeOfConfig(model.config.raw) ?? "F32";
+  const raw = withDtype({ ...model.config.raw, vocab_size: rows, tie_word_embeddings: model.config.tieWordEmbeddings }, dtype);
   const config = { ...model.config, vocabSize: rows, raw };
   for (const [name, tensor] of model.weights) {
     if (name === model.layout.head && tensor.shape[0] !== rows) {
@@ -57,7 +54,17 @@ export async function saveModel(model: CausalLM, dir: string, options: SaveOptio
   writeCheckpoint(dir, { config: raw, tensors, tokenizer: model.tokenizer, generationConfig: generationConfig as Record<string, unknown>, maxShardBytes: options.maxShardBytes });
 }
 
-function dtypeFromTorch(torchDtype: unknown): FloatDtype {
-  const found = (Object.keys(TORCH_DTYPES) as FloatDtype[]).find((d) => TORCH_DTYPES[d] === torchDtype);
-  return found ?? "F32";
+/** The storage dtype a config.json names: "dtype" (transformers ≥ 4.56) or the older "torch_dtype". */
+function dtypeOfConfig(raw: Record<string, unknown>): FloatDtype | undefined {
+  const named = raw.dtype ?? raw.torch_dtype;
+  return (Object.keys(TORCH_DTYPES) as FloatDtype[]).find((d) => TORCH_DTYPES[d] === named);
+}
+
+/**
+ * `raw` stating `dtype`: torch_dtype always (every transformers version reads it), and "dtype" too
+ * when the config uses that newer key, so no key contradicts the weights.
+ */
+function withDtype(raw: Record<string, unknown>, dtype: FloatDtype): Record<string, unknown> {
+  const name = TORCH_DTYPES[dtype];
+  return { ...raw, torch_dtype: name, ...("dtype" in raw ? { dtype: name } : {}) };
 }

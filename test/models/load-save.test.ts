@@ -8,6 +8,7 @@ import { TokenlabError } from "../../lib/errors/tokenlab-error";
 import { encodeSafetensors, readSafetensors } from "../../lib/hf/safetensors";
 import { loadModel, saveModel } from "../../lib/models/load-model";
 import { TINY_ARCHITECTURES, writeTinyCheckpoint } from "../fixtures/tiny-checkpoint";
+import { assertSafetensorsFollowsSpec } from "../hf/safetensors-by-hand";
 import { relativeError, runReference } from "../reference/run-reference";
 
 const IDS = [
@@ -15,10 +16,7 @@ const IDS = [
   [111, 32, 119, 260, 300],
 ];
 
-function headerOf(file: string): Record<string, any> {
-  const bytes = fs.readFileSync(file);
-  return JSON.parse(bytes.subarray(8, 8 + Number(bytes.readBigUInt64LE(0))).toString("utf8"));
-}
+const readJson = (file: string) => JSON.parse(fs.readFileSync(file, "utf8"));
 
 describe("loadModel / saveModel", function () {
   this.timeout(120_000);
@@ -54,7 +52,7 @@ describe("loadModel / saveModel", function () {
         const after = reloaded.logits(IDS);
         assert.deepEqual(after.dataSync(), before.dataSync());
         assert.ok(relativeError(after.dataSync(), references[i].logits) < 1e-4);
-        const names = Object.keys(headerOf(path.join(dir(`${name(v)}-saved`), "model.safetensors")));
+        const names = Object.keys(assertSafetensorsFollowsSpec(path.join(dir(`${name(v)}-saved`), "model.safetensors")));
         assert.equal(names.includes("lm_head.weight"), !v.tied, "lm_head.weight is written only for untied models");
         tf.dispose([before, after]);
         model.dispose();
@@ -68,16 +66,38 @@ describe("loadModel / saveModel", function () {
     const model = await loadModel(dir("bf16"));
     await saveModel(model, dir("bf16-kept"));
     await saveModel(model, dir("bf16-as-f32"), { dtype: "F32" });
-    const kept = headerOf(path.join(dir("bf16-kept"), "model.safetensors"));
+    const kept = assertSafetensorsFollowsSpec(path.join(dir("bf16-kept"), "model.safetensors"));
     assert.equal(kept["model.norm.weight"].dtype, "BF16");
-    assert.equal(JSON.parse(fs.readFileSync(path.join(dir("bf16-kept"), "config.json"), "utf8")).torch_dtype, "bfloat16");
-    assert.equal(headerOf(path.join(dir("bf16-as-f32"), "model.safetensors"))["model.norm.weight"].dtype, "F32");
-    assert.equal(JSON.parse(fs.readFileSync(path.join(dir("bf16-as-f32"), "config.json"), "utf8")).torch_dtype, "float32");
+    assert.equal(readJson(path.join(dir("bf16-kept"), "config.json")).torch_dtype, "bfloat16");
+    assert.equal(assertSafetensorsFollowsSpec(path.join(dir("bf16-as-f32"), "model.safetensors"))["model.norm.weight"].dtype, "F32");
+    assert.equal(readJson(path.join(dir("bf16-as-f32"), "config.json")).torch_dtype, "float32");
     const a = model.logits(IDS);
     const b = (await loadModel(dir("bf16-kept"))).logits(IDS);
     assert.deepEqual(b.dataSync(), a.dataSync(), "BF16 values survive a BF16 save exactly");
     model.dispose();
   });
+
+  for (const key of [undefined, "dtype"]) {
+    it(`keeps BF16 when config.json ${key ? `names it under "${key}"` : "names no dtype"}, and the saved config agrees with the tensors`, async () => {
+      const name = `bf16-${key ?? "unnamed"}`;
+      writeTinyCheckpoint(dir(name), { dtype: "BF16" });
+      const configFile = path.join(dir(name), "config.json");
+      const { torch_dtype, ...config } = readJson(configFile);
+      fs.writeFileSync(configFile, JSON.stringify(key ? { ...config, [key]: torch_dtype } : config));
+      const model = await loadModel(dir(name));
+      await saveModel(model, dir(`${name}-saved`));
+      await saveModel(model, dir(`${name}-as-f32`), { dtype: "F32" });
+      model.dispose();
+      for (const [saved, dtype, torchName] of [[`${name}-saved`, "BF16", "bfloat16"], [`${name}-as-f32`, "F32", "float32"]]) {
+        const header = assertSafetensorsFollowsSpec(path.join(dir(saved), "model.safetensors"));
+        const dtypes = new Set(Object.entries(header).filter(([t]) => t !== "__metadata__").map(([, entry]) => entry.dtype));
+        assert.deepEqual([...dtypes], [dtype], saved);
+        const savedConfig = readJson(path.join(dir(saved), "config.json"));
+        assert.equal(savedConfig.torch_dtype, torchName, saved);
+        if (key) assert.equal(savedConfig[key], torchName, `${saved}: the "${key}" key agrees`);
+      }
+    });
+  }
 
   it("writes the current vocab_size when the embedding grew, and the checkpoint reloads", async () => {
     const { tokenizerSize } = writeTinyCheckpoint(dir("grow"), { tied: false });
@@ -87,7 +107,7 @@ describe("loadModel / saveModel", function () {
     weights.set("model.embed_tokens.weight", grow(model.weights.get("model.embed_tokens.weight")!));
     weights.set("lm_head.weight", grow(model.weights.get("lm_head.weight")!));
     await saveModel(model.withChanges({ weights }), dir("grown"));
-    const config = JSON.parse(fs.readFileSync(path.join(dir("grown"), "config.json"), "utf8"));
+    const config = readJson(path.join(dir("grown"), "config.json"));
     assert.equal(config.vocab_size, tokenizerSize + 5 + 3);
     const reloaded = await loadModel(dir("grown"));
     assert.equal(reloaded.config.vocabSize, tokenizerSize + 8);
@@ -102,8 +122,14 @@ describe("loadModel / saveModel", function () {
     assert.ok(!files.includes("model.safetensors"));
     const shards = files.filter((f) => /^model-\d{5}-of-\d{5}\.safetensors$/.test(f));
     assert.ok(shards.length > 1, `several shards: ${files}`);
-    const index = JSON.parse(fs.readFileSync(path.join(dir("sharded"), "model.safetensors.index.json"), "utf8"));
-    for (const [name, shard] of Object.entries(index.weight_map)) assert.ok(readSafetensors(path.join(dir("sharded"), shard as string)).tensors.has(name));
+    const index = readJson(path.join(dir("sharded"), "model.safetensors.index.json"));
+    const shardHeaders = Object.fromEntries(shards.map((shard) => [shard, assertSafetensorsFollowsSpec(path.join(dir("sharded"), shard))]));
+    for (const [name, shard] of Object.entries(index.weight_map)) assert.ok(name in shardHeaders[shard as string], `${name} is in ${shard}`);
+    const tensorBytes = Object.values(shardHeaders).flatMap((header) =>
+      Object.entries(header).filter(([name]) => name !== "__metadata__").map(([, entry]) => entry.data_offsets[1] - entry.data_offsets[0]),
+    );
+    assert.equal(index.metadata.total_size, tensorBytes.reduce((a, b) => a + b, 0));
+    assert.equal(Object.keys(index.weight_map).length, tensorBytes.length, "every tensor of every shard is in the index");
     assert.deepEqual((await loadModel(dir("sharded"))).logits(IDS).dataSync(), model.logits(IDS).dataSync());
   });
 
