@@ -25,6 +25,8 @@ export class HfTokenizer {
   private encoder: RustCompatibleEncoder | undefined;
   private readonly idToTokenTable: Map<number, string>;
   private readonly tokenToIdTable: Map<string, number>;
+  /** Highest id + 1, computed once: callers loop `id < size`, and the instance never changes. */
+  private readonly idCount: number;
 
   private constructor(
     readonly tokenizerJson: Readonly<TokenizerJson>,
@@ -37,6 +39,9 @@ export class HfTokenizer {
     }
     this.tokenToIdTable = this.impl.get_vocab();
     this.idToTokenTable = new Map([...this.tokenToIdTable].map(([token, id]) => [id, token]));
+    let maxId = -1;
+    for (const id of this.idToTokenTable.keys()) maxId = Math.max(maxId, id);
+    this.idCount = maxId + 1;
   }
 
   static fromJson(tokenizerJson: TokenizerJson, tokenizerConfig: TokenizerConfigJson = {}): HfTokenizer {
@@ -73,9 +78,7 @@ export class HfTokenizer {
 
   /** Number of token ids the tokenizer can produce (highest id + 1), added tokens included. */
   get size(): number {
-    let max = -1;
-    for (const id of this.idToTokenTable.keys()) max = Math.max(max, id);
-    return max + 1;
+    return this.idCount;
   }
 
   idToToken(id: number): string | undefined {

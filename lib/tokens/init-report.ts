@@ -54,8 +54,9 @@ export function initReport(
 
 function reportRow(variant: string, base: CausalLM, extended: CausalLM, sequences: number[][]): InitReportRow {
   const baseVocab = base.tokenizer.size;
+  const tokenRows = extended.tokenizer.size;
   const newIds: number[] = [];
-  for (let id = 0; id < extended.tokenizer.size; id++) {
+  for (let id = 0; id < tokenRows; id++) {
     if (base.tokenizer.idToToken(id) === undefined && extended.tokenizer.idToToken(id) !== undefined) newIds.push(id);
   }
   const kl: number[] = [];
@@ -75,7 +76,6 @@ function reportRow(variant: string, base: CausalLM, extended: CausalLM, sequence
   }
   const embedding = extended.weights.get(extended.layout.embedding) as tf.Tensor2D;
   const head = extended.layout.head ? (extended.weights.get(extended.layout.head) as tf.Tensor2D) : null;
-  const tokenRows = extended.tokenizer.size;
   const inputChecks = untrainedRows(embedding, tokenRows);
   const zeroRows = new Set(inputChecks.zero);
   if (head) untrainedRows(head, tokenRows).zero.forEach((id) => zeroRows.add(id));

@@ -4,6 +4,8 @@ import { JUPYTER_DISPLAY } from "../../lib/display/mime-bundle";
 import type { CausalLM } from "../../lib/models/causal-lm";
 import { addTokens } from "../../lib/tokens/add-tokens";
 import { initReport } from "../../lib/tokens/init-report";
+import { HfTokenizer } from "../../lib/hf/tokenizer";
+import { byteAlphabet, byteLevelBpeTokenizerJson, specialAddedToken } from "../../lib/hf/tokenizer-json-parts";
 import { buildTinyTokenizer } from "../fixtures/tiny-tokenizer";
 import { tinyModel } from "./tiny-model";
 
@@ -123,6 +125,28 @@ describe("initReport (Hewitt's diagnostics)", function () {
       (negative as typeof model).dispose([model.weights]);
     } finally {
       model.dispose();
+      remove();
+    }
+  });
+
+  it("tokenizer size is the highest id + 1 (gaps and added tokens included); addTokens leaves the base's size alone", async () => {
+    const vocab = Object.fromEntries(byteAlphabet().map((symbol, id) => [symbol, id]));
+    const gapped = HfTokenizer.fromJson(
+      byteLevelBpeTokenizerJson({ vocab, merges: [], addedTokens: [specialAddedToken(1000, "<|far|>")], prefixSpaceAfterPreTokenizing: false }),
+    );
+    assert.equal(gapped.idToToken(999), undefined);
+    assert.equal(gapped.size, 1001);
+
+    const V = buildTinyTokenizer().size;
+    const { model: base, remove } = await tinyModel({ tied: false, vocabSize: V, seed: 5 });
+    try {
+      const extended = addTokens(base, NEW_TOKENS, { init: "mean" });
+      assert.equal(base.tokenizer.size, V);
+      assert.equal(extended.model.tokenizer.size, V + NEW_TOKENS.length);
+      assert.deepEqual(initReport(base, extended, TEXTS).rows[0].newIds, extended.newIds);
+      (extended.model as typeof base).dispose([base.weights]);
+    } finally {
+      base.dispose();
       remove();
     }
   });
