@@ -1,4 +1,5 @@
 import { ensureBackend } from "../backend/init-backend";
+import { baseModelDir } from "../base-model/location";
 import { TokenlabError } from "../errors/tokenlab-error";
 import { readCheckpoint, writeCheckpoint } from "../hf/checkpoint";
 import type { FloatDtype } from "../hf/safetensors";
@@ -13,9 +14,10 @@ const TORCH_DTYPES: Record<FloatDtype, string> = { F32: "float32", F16: "float16
  * Loads a Hugging Face checkpoint directory (config.json, safetensors, tokenizer files). Initializes
  * the default backend if none is active. The caller owns the model's tensors (`model.dispose()`).
  * The model's raw config records the dtype the weights were stored in (see `withDtype`), so a
- * later save keeps it even when config.json did not say.
+ * later save keeps it even when config.json did not say. Without a directory it loads the bundled
+ * base model, the default wherever a model is optional.
  */
-export async function loadModel(dir: string): Promise<TransformerLM> {
+export async function loadModel(dir: string = baseModelDir()): Promise<TransformerLM> {
   await ensureBackend();
   const checkpoint = readCheckpoint(dir);
   const architecture = architectureOf(checkpoint.config);

@@ -2,6 +2,7 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { baseModelDir, loadBaseModel } from "../../lib/base-model";
+import { loadModel } from "../../lib/models/load-model";
 import type { TransformerLM } from "../../lib/models/transformer-lm";
 import { readBrownDocuments, splitBrownDocuments } from "../../scripts/base-model/brown-corpus";
 import { nearestRows, wordNeighbours } from "../../scripts/base-model/embedding-neighbours";
@@ -22,6 +23,18 @@ describe("bundled base model", () => {
     const card = fs.readFileSync(path.join(baseModelDir(), "README.md"), "utf8");
     assert.match(card, /perplexity/);
     assert.ok(fs.statSync(path.join(baseModelDir(), "model.safetensors")).size < 16 * 2 ** 20, "a few MB, not more");
+  });
+
+  it("is what loadModel() loads when no directory is given", async () => {
+    const byDefault = await loadModel();
+    try {
+      assert.deepEqual(byDefault.config.raw, model.config.raw);
+      for (const [name, tensor] of model.weights) {
+        assert.deepEqual(byDefault.weights.get(name)!.dataSync(), tensor.dataSync(), name);
+      }
+    } finally {
+      byDefault.dispose();
+    }
   });
 
   it("predicts held-out Brown text far better than the held-out text's own unigram distribution", () => {
