@@ -5,7 +5,10 @@ export interface CellOptions {
   skip: boolean;
   /** whether outputs are compared: not for `nbval-ignore-output`; with --lax only for `nbval-check-output` */
   compare: boolean;
-  /** `raises-exception`: an error is expected and does not fail the cell */
+  /**
+   * `raises-exception`: an error does not fail the cell. As in nbval, a tagged cell that raises nothing
+   * is not failed for that; its outputs are compared like any cell's (a saved error then differs).
+   */
   raisesException: boolean;
 }
 

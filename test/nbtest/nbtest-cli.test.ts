@@ -39,6 +39,26 @@ describe("tokenlab nbtest, end to end with the tokenlab kernel", function () {
     assert.match(lax.output, /0 passed, 0 failed, 2 ran without comparing/);
   });
 
+  it("--lax still compares a cell tagged nbval-check-output and fails it on a mismatch", async () => {
+    const { code, output } = await nbtest("--lax", "lax-check-output.ipynb");
+    assert.equal(code, 1, output);
+    assert.match(output, /lax-check-output\.ipynb: 0 passed, 1 failed, 1 ran without comparing/);
+    assert.match(output, /✗ cell 0 outputs differ[\s\S]*- checked: 3\n\s+\+ checked: 2/);
+    assert.doesNotMatch(output, /✗ cell 1/); // the untagged cell's mismatch does not count under --lax
+  });
+
+  it("like nbval, a raises-exception cell that raises nothing fails only because its saved error differs", async () => {
+    const strict = await nbtest("raises-nothing.ipynb");
+    assert.equal(strict.code, 1, strict.output);
+    assert.match(strict.output, /raises-nothing\.ipynb: 1 passed, 1 failed/);
+    assert.match(strict.output, /✗ cell 0 outputs differ\n[\s\S]*missing from the fresh run: ename, evalue; not in the saved notebook: stdout/);
+    assert.match(strict.output, /- RangeError/);
+    // Not compared (--lax, no nbval-check-output tag), nothing else is held against it.
+    const lax = await nbtest("--lax", "raises-nothing.ipynb");
+    assert.equal(lax.code, 0, lax.output);
+    assert.match(lax.output, /raises-nothing\.ipynb: 0 passed, 0 failed, 2 ran without comparing/);
+  });
+
   it("--update saves the fresh outputs so the notebook passes afterwards", async () => {
     const dir = mkdtempSync(join(tmpdir(), "tokenlab-nbtest-"));
     try {
