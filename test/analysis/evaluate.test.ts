@@ -4,6 +4,8 @@ import { evaluate } from "../../lib/analysis/evaluate";
 import { IGNORE_INDEX, type PackedSequence } from "../../lib/data/pack";
 import { JUPYTER_DISPLAY } from "../../lib/display/mime-bundle";
 import type { CausalLM } from "../../lib/models/causal-lm";
+import { addTokens } from "../../lib/tokens/add-tokens";
+import { buildTinyTokenizer } from "../fixtures/tiny-tokenizer";
 import { trainFixture, type TrainFixture } from "../train/train-fixture";
 
 /** float64 log-softmax of every position of `model` on `rows` (independent of lib/train). */
@@ -22,6 +24,18 @@ function logProbabilities(model: CausalLM, rows: PackedSequence[]): number[][] {
   return out;
 }
 
+/** `model` with the head row of `id` replaced by `scale` × the head row of `fromId` (caller disposes the returned head). */
+function withHeadRow(model: CausalLM, id: number, fromId: number, scale: number): { model: CausalLM; head: tf.Tensor } {
+  const headName = model.layout.head!;
+  const headData = Float32Array.from(model.weights.get(headName)!.dataSync() as Float32Array);
+  const hidden = model.config.hiddenSize;
+  for (let j = 0; j < hidden; j++) headData[id * hidden + j] = scale * headData[fromId * hidden + j];
+  const head = tf.tensor(headData, model.weights.get(headName)!.shape);
+  return { model: model.withChanges({ weights: new Map([...model.weights, [headName, head]]) }), head };
+}
+
+const argmaxOf = (row: number[]) => row.indexOf(Math.max(...row));
+
 describe("evaluate()", function () {
   this.timeout(120000);
   let fx: TrainFixture;
@@ -36,14 +50,8 @@ describe("evaluate()", function () {
     ];
     // Second model: the head row of `a` becomes 3× the row of the token predicted first, so greedy
     // decoding emits `a` wherever that token would have won with a positive logit.
-    const headName = fx.model.layout.head!;
-    const headData = Float32Array.from(fx.model.weights.get(headName)!.dataSync() as Float32Array);
-    const hidden = fx.model.config.hiddenSize;
-    const first = logProbabilities(fx.model, rows)[0];
-    const winner = first.indexOf(Math.max(...first));
-    for (let j = 0; j < hidden; j++) headData[a * hidden + j] = 3 * headData[winner * hidden + j];
-    const boostedHead = tf.tensor(headData, fx.model.weights.get(headName)!.shape);
-    const boosted = fx.model.withChanges({ weights: new Map([...fx.model.weights, [headName, boostedHead]]) });
+    const winner = argmaxOf(logProbabilities(fx.model, rows)[0]);
+    const { model: boosted, head: boostedHead } = withHeadRow(fx.model, a, winner, 3);
     let emittedA = 0;
     for (const model of [fx.model, boosted]) {
       const report = evaluate({ model, newIds: fx.newIds }, rows);
@@ -106,5 +114,83 @@ describe("evaluate()", function () {
     assert.ok(expectedKl > 1e-3);
     assert.ok(Math.abs(kl - expectedKl) / expectedKl < 1e-3, `${kl} vs ${expectedKl}`);
     shifted.dispose();
+  });
+
+  it("F1 of each new token equals 2·tp / (predicted + support) from an independent tally, with hits, misses and false alarms", () => {
+    const [a, b] = fx.newIds;
+    const inputs = [
+      [5, 70, 71, 9, 40, 12, 33, 8],
+      [100, 101, 102, 3, 4, 61, 17, 29],
+    ];
+    const probe = (ids: number[][]) => ids.map((inputIds) => ({ inputIds, labels: inputIds.map(() => 0), attentionMask: inputIds.map(() => 1) }));
+    const winner = argmaxOf(logProbabilities(fx.model, probe(inputs))[0]);
+    const { model, head } = withHeadRow(fx.model, a, winner, 3);
+    // Labels from the boosted model's own greedy choices: every other position where it emits `a` is
+    // labelled `a` (hits; the others are false alarms); two positions where it does not are labelled
+    // `a` (misses) and one `b`.
+    const argmax = logProbabilities(model, probe(inputs)).map(argmaxOf);
+    let emitted = 0;
+    let missed = 0;
+    const flat = argmax.map((predicted) => {
+      if (predicted === a) return emitted++ % 2 === 0 ? a : 70;
+      return missed++ < 2 ? a : missed === 3 ? b : 70;
+    });
+    const rows: PackedSequence[] = inputs.map((inputIds, r) => ({
+      inputIds,
+      labels: flat.slice(r * inputIds.length, (r + 1) * inputIds.length),
+      attentionMask: inputIds.map(() => 1),
+    }));
+    const tally = new Map(fx.newIds.map((id) => [id, { tp: 0, predicted: 0, support: 0 }]));
+    flat.forEach((label, p) => {
+      if (tally.has(argmax[p])) tally.get(argmax[p])!.predicted++;
+      if (tally.has(label)) tally.get(label)!.support++;
+      if (tally.has(label) && argmax[p] === label) tally.get(label)!.tp++;
+    });
+    const ta = tally.get(a)!;
+    assert.ok(ta.tp > 0 && ta.predicted > ta.tp && ta.support > ta.tp, `a needs hits, false alarms and misses: ${JSON.stringify(ta)}`);
+    const report = evaluate({ model, newIds: fx.newIds }, rows);
+    for (const e of report.metrics.emissions) {
+      const t = tally.get(e.id)!;
+      assert.deepEqual([e.support, e.predicted], [t.support, t.predicted]);
+      // 2·tp/(predicted + support) is the harmonic mean of precision and recall, and 0 when nothing hit.
+      const f1 = (2 * t.tp) / (t.predicted + t.support);
+      assert.ok(Math.abs(e.f1 - f1) < 1e-12, `${e.token}: F1 ${e.f1} vs ${f1}`);
+    }
+    assert.equal(report.metrics.emissions.find((e) => e.id === b)!.f1, 0, "b: support but no hit");
+    head.dispose();
+  });
+
+  it("KL(base ‖ model) for a model with more vocabulary rows counts the model's mass on the new tokens", async () => {
+    // No padding rows, so the new tokens get rows of their own (padding rows would be reused instead).
+    const unpadded = await trainFixture({ vocabSize: buildTinyTokenizer().size });
+    const base = unpadded.model;
+    // Zero head rows give the new tokens logit 0: a real share of the mass, while every old logit is unchanged.
+    const extended = addTokens(base, ["<x1>", "<x2>", "<x3>"], { init: "zeros" });
+    const extendedModel = extended.model as typeof base;
+    try {
+      const baseRows = base.weights.get(base.layout.head!)!.shape[0];
+      const text = "the quick brown fox jumps over the lazy dog";
+      assert.equal(extendedModel.weights.get(extendedModel.layout.head!)!.shape[0], baseRows + 3);
+      const kl = evaluate(extended, unpadded.data, { plainText: [text], base, seqLen: 64 }).metrics.klToBase;
+      const ids = [...base.tokenizer.encode(text), base.tokenizer.eosTokenId!];
+      const window = [{ inputIds: ids.slice(0, -1), labels: [], attentionMask: [] }];
+      const lp = logProbabilities(base, window); // over the base's rows
+      const lq = logProbabilities(extendedModel, window); // normalized over all of the extended model's rows
+      let sum = 0;
+      let lostMass = 0;
+      lp.forEach((row, t) => {
+        row.forEach((logP, v) => (sum += Math.exp(logP) * (logP - lq[t][v])));
+        const newMass = extended.newIds.reduce((s, id) => s + Math.exp(lq[t][id]), 0);
+        lostMass -= Math.log(1 - newMass);
+      });
+      const expected = sum / lp.length;
+      assert.ok(expected > 1e-3, `the new tokens take real mass: KL ${expected}`);
+      assert.ok(Math.abs(kl - expected) / expected < 1e-4, `${kl} vs ${expected}`);
+      // Old logits are unchanged, so the whole KL is the mass moved to the new rows: E[−log(1 − mass)].
+      assert.ok(Math.abs(kl - lostMass / lp.length) / expected < 1e-4, `${kl} vs ${lostMass / lp.length}`);
+    } finally {
+      extendedModel.dispose([base.weights]);
+      unpadded.cleanup();
+    }
   });
 });
