@@ -3,9 +3,10 @@ import { execFileSync } from "node:child_process";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { runNbtest } from "./run-nbtest";
+import { runNbtest, runNode } from "./run-nbtest";
 
 const FIXTURES = resolve(__dirname, "fixtures");
+const BIN = resolve(__dirname, "../../bin/tokenlab.js");
 
 function nbtest(...args: string[]): Promise<{ code: number; output: string }> {
   return runNbtest(args, FIXTURES);
@@ -100,5 +101,20 @@ describe("tokenlab nbtest, end to end with the tokenlab kernel", function () {
     const missing = await nbtest("no-such.ipynb");
     assert.equal(missing.code, 2);
     assert.match(missing.output, /no such notebook or folder: no-such\.ipynb/);
+  });
+});
+
+describe("node bin/tokenlab.js nbtest (the installed command)", function () {
+  this.timeout(180_000);
+
+  const tokenlab = (...args: string[]) => runNode([BIN, ...args], FIXTURES);
+
+  it("exits 0 for a passing notebook and 1 with the diff for a failing one", async () => {
+    const passing = await tokenlab("nbtest", "raises.ipynb");
+    assert.equal(passing.code, 0, passing.output);
+    assert.match(passing.output, /raises\.ipynb: 2 passed, 0 failed/);
+    const failing = await tokenlab("nbtest", "mismatch.ipynb");
+    assert.equal(failing.code, 1, failing.output);
+    assert.match(failing.output, /--- saved\n\s+\+\+\+ fresh\n\s+- two plus two is 5\n\s+\+ two plus two is 4/);
   });
 });

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { runNode } from "../nbtest/run-nbtest";
 
 const ROOT = resolve(__dirname, "../..");
 /** git-ignored; the demo's folder must be inside the checkout so the notebook finds node_modules */
@@ -11,11 +11,7 @@ const PLOTLY_MIME = "application/vnd.plotly.v1+json";
 
 /** `npm run demo -- OUTPUT_DIR` without npm: the same node command package.json's script runs. */
 function runDemo(outputDir: string): Promise<{ code: number; output: string }> {
-  return new Promise((done) => {
-    execFile(process.execPath, ["--import", "tsx", "scripts/demo.ts", outputDir], { cwd: ROOT, maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
-      done({ code: error ? Number(error.code) : 0, output: stdout + stderr });
-    });
-  });
+  return runNode(["--import", "tsx", "scripts/demo.ts", outputDir], ROOT);
 }
 
 function printedPath(output: string, label: string): string {
