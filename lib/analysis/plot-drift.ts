@@ -4,7 +4,7 @@ import { LIVE_FRAME } from "../display/live-frame";
 import { JUPYTER_DISPLAY, type MimeBundle } from "../display/mime-bundle";
 import { Table } from "../display/table";
 import type { CausalLM } from "../models/causal-lm";
-import { nearestRows } from "../tokens/nearest-tokens";
+import { nearestRows, type Neighbour } from "../tokens/nearest-tokens";
 import type { DriftRecorder } from "./drift-recorder";
 import { fitPca } from "./pca";
 
@@ -22,6 +22,13 @@ export interface DriftSeries {
   steps: number[];
   distance: number[];
   cosine: number[];
+}
+
+/** The nearest existing tokens (cosine) of one new token's row at one checkpoint, best first. */
+export interface DriftNeighbours {
+  step: number;
+  id: number;
+  neighbours: Neighbour[];
 }
 
 export interface DriftOptions {
@@ -48,15 +55,18 @@ export function plotDrift(run: DriftSource, options: DriftOptions = {}): DriftRe
   const newSet = new Set(run.newIds);
   const embedding = base.weights.get(base.layout.embedding) as tf.Tensor2D;
 
+  const nearest: DriftNeighbours[] = [];
   const neighbourRows: Array<Array<string | number>> = [];
   const finalNeighbours = new Map<number, number[]>();
   drift.checkpoints.forEach((checkpoint, index) => {
     const queries = tf.tensor2d(checkpoint.rows.slice(0, run.newIds.length * drift.hidden), [run.newIds.length, drift.hidden]);
+    // k more than asked: the new tokens' own (initial) rows are candidates too and are dropped.
     const found = nearestRows(embedding, tokenRows, queries, k + run.newIds.length);
     queries.dispose();
     run.newIds.forEach((id, i) => {
       const existing = found[i].filter((n) => !newSet.has(n.id)).slice(0, k);
       if (index === drift.checkpoints.length - 1) finalNeighbours.set(id, existing.map((n) => n.id));
+      nearest.push({ step: checkpoint.step, id, neighbours: existing });
       neighbourRows.push([
         checkpoint.step,
         series[i].token,
@@ -70,6 +80,7 @@ export function plotDrift(run: DriftSource, options: DriftOptions = {}): DriftRe
     new Table({ columns: ["step", "token", `nearest existing tokens (cosine)`], rows: neighbourRows, title: "nearest existing tokens over training" }),
     projectionFigure(run, embedding, tokenRows, finalNeighbours, options.pcaRows ?? 4000),
     series,
+    nearest,
   );
 }
 
@@ -107,6 +118,8 @@ export class DriftReport {
     readonly neighbours: Table,
     readonly projection: Figure,
     readonly series: readonly DriftSeries[],
+    /** The rows of the `neighbours` table as ids and similarities. */
+    readonly nearest: readonly DriftNeighbours[],
   ) {}
 
   [JUPYTER_DISPLAY](): MimeBundle {

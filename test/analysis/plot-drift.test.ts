@@ -54,4 +54,51 @@ describe("embedding drift", function () {
     run.dispose();
     disposeModels(fx.model, result.latest, result.best?.model);
   });
+
+  it("lists as neighbours the top-k existing rows by float64 cosine, never a new token", async () => {
+    const run = train({ model: fx.model, newIds: fx.newIds }, fx.data, { steps: 4, batchSize: 4, lr: 0.05, driftEvery: 2 });
+    const result = await run;
+    const k = 4;
+    const report = plotDrift(run, { neighbours: k });
+    const hidden = fx.model.config.hiddenSize;
+    const embedding = fx.model.weights.get(fx.model.layout.embedding)!.dataSync();
+    const tokenRows = Math.min(fx.model.tokenizer.size, fx.model.config.vocabSize);
+    const newSet = new Set(fx.newIds);
+    const cosine = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+      let dot = 0;
+      let na = 0;
+      let nb = 0;
+      for (let j = 0; j < hidden; j++) (dot += a[j] * b[j]), (na += a[j] ** 2), (nb += b[j] ** 2);
+      return dot / Math.sqrt(na * nb);
+    };
+    assert.equal(report.nearest.length, run.drift.checkpoints.length * fx.newIds.length);
+    run.drift.checkpoints.forEach((checkpoint, index) => {
+      fx.newIds.forEach((id) => {
+        const query = run.drift.row(index, id);
+        const ranked = Array.from({ length: tokenRows }, (_, other) => ({ id: other, similarity: cosine(query, embedding.subarray(other * hidden, (other + 1) * hidden)) }))
+          .filter((n) => !newSet.has(n.id))
+          .sort((a, b) => b.similarity - a.similarity);
+        const listed = report.nearest.find((n) => n.step === checkpoint.step && n.id === id)!;
+        assert.equal(listed.neighbours.length, k);
+        assert.ok(listed.neighbours.every((n) => !newSet.has(n.id)), `step ${checkpoint.step}: a new token listed as a neighbour`);
+        listed.neighbours.forEach((n, rank) => {
+          assert.ok(Math.abs(n.similarity - ranked[rank].similarity) < 1e-5, `step ${checkpoint.step} rank ${rank}: ${n.similarity} vs ${ranked[rank].similarity}`);
+          // Ids agree except where two candidates tie within float32 precision.
+          if (Math.abs(ranked[rank].similarity - (ranked[rank + 1]?.similarity ?? -Infinity)) > 1e-5 && Math.abs(ranked[rank].similarity - (ranked[rank - 1]?.similarity ?? Infinity)) > 1e-5) {
+            assert.equal(n.id, ranked[rank].id, `step ${checkpoint.step} rank ${rank}`);
+          }
+        });
+      });
+    });
+    // At step 0 each new token's query is its own base row (cosine 1): dropping it is what keeps new ids out.
+    const initialSelf = cosine(run.drift.row(0, fx.newIds[0]), embedding.subarray(fx.newIds[0] * hidden, (fx.newIds[0] + 1) * hidden));
+    assert.ok(Math.abs(initialSelf - 1) < 1e-6);
+    // The table shows exactly these neighbours.
+    report.nearest.forEach((n, row) => {
+      const text = n.neighbours.map((x) => `${JSON.stringify(fx.model.tokenizer.decode([x.id]))} ${x.similarity.toFixed(2)}`).join(", ");
+      assert.deepEqual(report.neighbours.rows[row], [n.step, fx.model.tokenizer.decode([n.id]), text]);
+    });
+    run.dispose();
+    disposeModels(fx.model, result.latest, result.best?.model);
+  });
 });
