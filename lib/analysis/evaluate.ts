@@ -6,6 +6,7 @@ import { JUPYTER_DISPLAY, type MimeBundle } from "../display/mime-bundle";
 import { Table } from "../display/table";
 import { TokenlabError } from "../errors/tokenlab-error";
 import type { CausalLM } from "../models/causal-lm";
+import { tokenLogProbs } from "../models/token-log-probs";
 import { batchTensors } from "../train/train-step";
 import { crossEntropy } from "../train/cross-entropy";
 
@@ -180,7 +181,7 @@ function forEachBatch(
   }
 }
 
-/** Mean over target positions of KL(p_base ‖ p_model), summed over the base's vocabulary rows. */
+/** Mean over target positions of KL(p_base ‖ p_model), both distributions over tokens only (no padding rows). */
 function meanKl(base: CausalLM, model: CausalLM, rows: readonly PackedSequence[], batchSize: number): number {
   let sum = 0;
   let n = 0;
@@ -191,10 +192,11 @@ function meanKl(base: CausalLM, model: CausalLM, rows: readonly PackedSequence[]
     if (unknown !== undefined) throw new TokenlabError(`the plain text contains token id ${unknown}, which the base model does not have; KL needs text without new tokens`, { id: unknown });
     const { inputIds, attentionMask, labels } = batchTensors(batch);
     const kl = tf.tidy(() => {
-      const baseLog = tf.logSoftmax(base.forward(base.weights, inputIds, attentionMask)); // [B, T, Vb]
-      const modelLog = tf.logSoftmax(model.forward(model.weights, inputIds, attentionMask)); // [B, T, Vm ≥ Vb]
+      const baseLog = tokenLogProbs(base.forward(base.weights, inputIds, attentionMask), base.tokenizer); // [B, T, Vb]
+      const modelLog = tokenLogProbs(model.forward(model.weights, inputIds, attentionMask), model.tokenizer); // [B, T, Vm ≥ Vb]
       const shared = tf.slice(modelLog, [0, 0, 0], [-1, -1, baseLog.shape[2]]);
-      // p_base is 0 on the model's extra ids, so they add nothing to KL(p_base ‖ p_model).
+      // p_base is 0 on its padding rows and on the model's extra ids, so they add nothing to
+      // KL(p_base ‖ p_model); the model's mass there still counts, through its normalization.
       return tf.sum(tf.mul(tf.exp(baseLog), tf.sub(baseLog, shared)), -1); // [B, T]
     });
     const values = kl.dataSync();

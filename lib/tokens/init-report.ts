@@ -2,6 +2,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { JUPYTER_DISPLAY, type MimeBundle } from "../display/mime-bundle";
 import { Table } from "../display/table";
 import type { CausalLM } from "../models/causal-lm";
+import { tokenLogProbs } from "../models/token-log-probs";
 import { AddTokensError } from "./add-tokens-error";
 import { AddTokensResult } from "./add-tokens-result";
 import { untrainedRows } from "./untrained-rows";
@@ -63,8 +64,8 @@ function reportRow(variant: string, base: CausalLM, extended: CausalLM, sequence
   const mass: number[] = [];
   for (const ids of sequences.filter((s) => s.length > 0)) {
     const [klValues, massValues] = tf.tidy(() => {
-      const logPBase = tf.logSoftmax(base.logits([ids]).squeeze([0]) as tf.Tensor2D); // [L, baseRows]
-      const logPExt = tf.logSoftmax(extended.logits([ids]).squeeze([0]) as tf.Tensor2D); // [L, extRows]
+      const logPBase = tokenLogProbs(base.logits([ids]).squeeze([0]) as tf.Tensor2D, base.tokenizer); // [L, baseRows]
+      const logPExt = tokenLogProbs(extended.logits([ids]).squeeze([0]) as tf.Tensor2D, extended.tokenizer); // [L, extRows]
       const baseRows = logPBase.shape[1];
       const logPExtOld = logPExt.slice([0, 0], [ids.length, baseRows]);
       const perPosition = tf.sum(tf.mul(tf.exp(logPBase), tf.sub(logPBase, logPExtOld)), 1);

@@ -24,6 +24,21 @@ function logProbabilities(model: CausalLM, rows: PackedSequence[]): number[][] {
   return out;
 }
 
+/** float64 log-softmax over the ids `model`'s tokenizer produces (padding rows: −∞), independent of lib/. */
+function overTokens(model: CausalLM, rows: number[][]): number[][] {
+  return rows.map((row) => {
+    const isToken = row.map((_, id) => model.tokenizer.idToToken(id) !== undefined);
+    const max = Math.max(...row.filter((_, id) => isToken[id]));
+    const logTotal = Math.log(row.reduce((s, v, id) => s + (isToken[id] ? Math.exp(v - max) : 0), 0)) + max;
+    return row.map((v, id) => (isToken[id] ? v - logTotal : -Infinity));
+  });
+}
+
+/** KL(p ‖ q) per position from log-probabilities, 0 where p is 0. */
+function klPerPosition(lp: number[][], lq: number[][]): number[] {
+  return lp.map((row, t) => row.reduce((s, logP, v) => s + (logP === -Infinity ? 0 : Math.exp(logP) * (logP - lq[t][v])), 0));
+}
+
 /** `model` with the head row of `id` replaced by `scale` × the head row of `fromId` (caller disposes the returned head). */
 function withHeadRow(model: CausalLM, id: number, fromId: number, scale: number): { model: CausalLM; head: tf.Tensor } {
   const headName = model.layout.head!;
@@ -102,15 +117,14 @@ describe("evaluate()", function () {
     const expected = Math.exp(-firstIds.slice(1).reduce((s, id, t) => s + lp[t][id], 0) / (firstIds.length - 1));
     assert.ok(Math.abs(windowed.metrics.plainTextPerplexity - expected) / expected < 1e-5, `${windowed.metrics.plainTextPerplexity} vs ${expected}`);
 
-    // A perturbed model: KL against the original equals the float64 sum over the vocabulary.
+    // A perturbed model: KL against the original equals the float64 sum over the tokens.
     const embedding = fx.model.weights.get(fx.model.layout.embedding)!;
     const shifted = tf.mul(embedding, 1.5);
     const other = fx.model.withChanges({ weights: new Map([...fx.model.weights, [fx.model.layout.embedding, shifted]]) });
     const kl = evaluate(other, fx.data, { plainText: [text[0]], base: fx.model, seqLen: 64 }).metrics.klToBase;
     const lq = logProbabilities(other, [{ inputIds: firstIds.slice(0, -1), labels: [], attentionMask: [] }]);
-    let sum = 0;
-    lp.forEach((row, t) => row.forEach((logP, v) => (sum += Math.exp(logP) * (logP - lq[t][v]))));
-    const expectedKl = sum / lp.length;
+    const perPosition = klPerPosition(overTokens(fx.model, lp), overTokens(other, lq));
+    const expectedKl = perPosition.reduce((a, b) => a + b, 0) / perPosition.length;
     assert.ok(expectedKl > 1e-3);
     assert.ok(Math.abs(kl - expectedKl) / expectedKl < 1e-3, `${kl} vs ${expectedKl}`);
     shifted.dispose();
@@ -191,6 +205,27 @@ describe("evaluate()", function () {
     } finally {
       extendedModel.dispose([base.weights]);
       unpadded.cleanup();
+    }
+  });
+
+  it("KL(base ‖ model) gives padding rows no probability, also when addTokens put new tokens into them", async () => {
+    const base = fx.model; // the fixture has padding rows beyond its tokenizer
+    const baseRows = base.weights.get(base.layout.head!)!.shape[0];
+    assert.ok(base.tokenizer.size < baseRows, "the fixture has padding rows");
+    const extended = addTokens(base, ["<y1>", "<y2>"], { init: "zeros" });
+    const extendedModel = extended.model as typeof base;
+    try {
+      assert.equal(extendedModel.weights.get(extendedModel.layout.head!)!.shape[0], baseRows, "the new tokens took padding rows");
+      const text = "the quick brown fox jumps over the lazy dog";
+      const kl = evaluate(extended, fx.data, { plainText: [text], base, seqLen: 64 }).metrics.klToBase;
+      const ids = [...base.tokenizer.encode(text), base.tokenizer.eosTokenId!];
+      const window = [{ inputIds: ids.slice(0, -1), labels: [], attentionMask: [] }];
+      const perPosition = klPerPosition(overTokens(base, logProbabilities(base, window)), overTokens(extendedModel, logProbabilities(extendedModel, window)));
+      const expected = perPosition.reduce((a, b) => a + b, 0) / perPosition.length;
+      assert.ok(expected > 1e-3, `the new tokens take real mass: KL ${expected}`);
+      assert.ok(Math.abs(kl - expected) / expected < 1e-4, `${kl} vs ${expected}`);
+    } finally {
+      extendedModel.dispose([base.weights]);
     }
   });
 });
