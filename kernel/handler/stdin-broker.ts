@@ -1,15 +1,17 @@
-import type { JupyterMessage, OutgoingMessage } from "../protocol/message";
+import { randomUUID } from "node:crypto";
+import { parentMsgId, type JupyterMessage, type OutgoingMessage } from "../protocol/message";
 import type { RunningCell } from "./running-cell";
 import { StdinNotAllowedError } from "./stdin-not-allowed-error";
 
 /**
  * input(prompt) for cells: an input_request on stdin, answered by the frontend's input_reply.
- * Replies are matched to requests in the order the requests were sent. A request whose cell has
- * ended (interrupted, failed, finished without awaiting it) is forgotten at once, so the next
- * reply reaches an input() that is still waiting rather than a dead one.
+ * A reply goes to the request its parent header names (to the oldest waiting one when a frontend
+ * leaves the parent out). A request whose cell has ended (interrupted, failed, finished without
+ * awaiting it) is forgotten at once, so a late reply to it never reaches a later input().
  */
 export class StdinBroker {
-  private readonly pending: Array<(value: string) => void> = [];
+  /** Waiting input() calls by their input_request's msg_id, oldest first (Map keeps insertion order). */
+  private readonly pending = new Map<string, (value: string) => void>();
 
   constructor(private readonly send: (message: OutgoingMessage) => void) {}
 
@@ -17,24 +19,25 @@ export class StdinBroker {
     if (!cell || !cell.allowStdin) {
       return Promise.reject(new StdinNotAllowedError("this frontend does not accept input requests", { prompt }));
     }
+    const msgId = randomUUID();
+    const answered = new Promise<string>((resolve) => {
+      this.pending.set(msgId, resolve);
+      void cell.ended.then(() => this.pending.delete(msgId));
+    });
     this.send({
       channel: "stdin", msgType: "input_request", content: { prompt, password },
-      parent: cell.request, identities: cell.identities,
-    });
-    const answered = new Promise<string>((resolve) => {
-      this.pending.push(resolve);
-      void cell.ended.then(() => this.forget(resolve));
+      parent: cell.request, identities: cell.identities, msgId,
     });
     // An interrupt ends the wait through the cell's stop promise.
     return Promise.race([answered, cell.stop]);
   }
 
   answer(reply: JupyterMessage): void {
-    this.pending.shift()?.(String((reply.content as { value?: unknown }).value ?? ""));
-  }
-
-  private forget(waiter: (value: string) => void): void {
-    const index = this.pending.indexOf(waiter);
-    if (index >= 0) this.pending.splice(index, 1);
+    const parent = parentMsgId(reply);
+    const msgId = parent !== undefined && this.pending.has(parent) ? parent : parent === undefined ? this.pending.keys().next().value : undefined;
+    if (msgId === undefined) return; // a late reply to a request whose cell has ended
+    const resolve = this.pending.get(msgId)!;
+    this.pending.delete(msgId);
+    resolve(String((reply.content as { value?: unknown }).value ?? ""));
   }
 }

@@ -31,6 +31,8 @@ export interface OutgoingMessage {
   buffers?: Buffer[];
   /** ROUTER identities of the requester (shell/control/stdin); iopub uses the topic instead. */
   identities?: Buffer[];
+  /** The header's msg_id, when the sender must recognize the reply (input_request); else a fresh one. */
+  msgId?: string;
 }
 
 export function parentMsgId(message: JupyterMessage): string | undefined {

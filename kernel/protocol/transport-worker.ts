@@ -36,7 +36,7 @@ function post(message: WorkerToMain): void {
 
 async function send(out: OutgoingMessage): Promise<void> {
   const message: JupyterMessage = {
-    header: makeHeader(out.msgType, session),
+    header: { ...makeHeader(out.msgType, session), ...(out.msgId ? { msg_id: out.msgId } : {}) },
     parent_header: out.parent ?? {},
     metadata: out.metadata ?? {},
     content: out.content,

@@ -359,12 +359,16 @@ describe("tokenlab kernel over zeromq", function () {
     assert.match(info.banner, /tfjs backend: cpu$/);
   });
 
-  it("after an interrupt ends a cell waiting in input(), the next cell's input() gets its answer", async function () {
+  it("after an interrupt ends a cell waiting in input(), the next cell's input() gets its own answer, not a late one", async function () {
     const prompts: string[] = [];
-    // Like a frontend that drops the prompt of an interrupted cell: the first request is never answered.
+    // A slow frontend: it answers the interrupted cell's prompt only once the next prompt has arrived,
+    // and answers the next prompt a little later.
+    let answerFirst: (value: string) => void = () => undefined;
     client.onInputRequest = (prompt) => {
       prompts.push(prompt);
-      return prompt === "first? " ? new Promise<string>(() => undefined) : Promise.resolve(`answer to ${prompt}`);
+      if (prompt === "first? ") return new Promise<string>((resolve) => (answerFirst = resolve));
+      answerFirst("late answer to first? ");
+      return sleep(300).then(() => `answer to ${prompt}`);
     };
     const waiting = await client.send("shell", "execute_request", { code: "await input('first? ')", silent: false, allow_stdin: true });
     for (let waited = 0; waited < 30_000 && prompts.length === 0; waited += 50) await sleep(50);
