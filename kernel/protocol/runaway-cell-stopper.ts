@@ -38,6 +38,8 @@ export interface RunawayCellHooks {
   ping(sequence: number): void;
   /** Called after the main thread's JavaScript was terminated, with the cell's request. */
   terminated(cell: MessageHeader, delayMs: number): void;
+  /** Reports a hard stop that could not be made (to the kernel log, not to the cell). */
+  failed(reason: string): void;
 }
 
 /**
@@ -85,7 +87,7 @@ export class RunawayCellStopper {
     setTimeout(() => {
       // An answer means the event loop turned, so the interrupt was delivered as usual.
       if (this.answeredUpTo >= sequence || this.runningCell !== cell) return;
-      this.terminate(cell).catch((error: unknown) => process.emitWarning(`hard stop failed: ${String(error)}`));
+      this.terminate(cell).catch((error: unknown) => this.hooks.failed(`hard stop failed: ${String(error)}`));
     }, this.delayMs).unref();
   }
 

@@ -66,6 +66,7 @@ const runawayCells = new RunawayCellStopper(hardStopDelayFromEnvironment(), {
     log(`terminated the JavaScript of ${cell.msg_id} after an interrupt`);
     void enqueueSend({ channel: "iopub", msgType: "stream", content: { name: "stderr", text }, parent: cell });
   },
+  failed: log,
 });
 
 /** Interrupts are answered here because the main thread may be stuck in the very loop to break. */
