@@ -264,6 +264,20 @@ describe("tokenlab kernel over zeromq", function () {
     assert.match(client.kernelLog, /dropped a shell message: missing signature/);
   });
 
+  it("drops a forged interrupt_request or shutdown_request on the control channel: the cell runs on, the kernel stays", async function () {
+    const running = await client.send("shell", "execute_request", { code: "await new Promise((r) => setTimeout(r, 1500));\n'finished'", silent: false });
+    for (const msgType of ["interrupt_request", "shutdown_request"]) {
+      const message: JupyterMessage = { header: makeHeader(msgType, "attacker"), parent_header: {}, metadata: {}, content: { restart: false }, buffers: [] };
+      const frames = encodeMessage(message, "not-the-kernel-key");
+      await client.sendFrames("control", frames);
+    }
+    const reply = await client.replyTo(running, 10_000);
+    assert.equal(content<{ status: string }>(reply).status, "ok");
+    assert.equal(textOf(client.iopubSoFar(running)), "'finished'");
+    assert.equal(client.process.exitCode, null, "the kernel is still running");
+    assert.match(client.kernelLog, /dropped a control message: wrong signature/);
+  });
+
   it("interrupt_request and SIGINT break a synchronous loop; variables survive", async function () {
     await client.execute("let survivor = 'kept';\nlet spins = 0;");
     for (const interrupt of [
