@@ -1,5 +1,7 @@
 /**
  * Pretrains tokenlab's bundled base model from scratch: `npm run pretrain-base [-- --steps N --out DIR]`.
+ * Smoke runs (tests): `--batch-size N`, `--eval-batches N` (first N held-out batches of 16 windows
+ * only, during training) and `--no-card` (skip the model card's evaluation); defaults are the full run.
  * 1. Brown corpus → plain text, fixed held-out split;  2. byte-level BPE tokenizer (HF Rust trainer);
  * 3. LlamaForCausalLM initialized as transformers does;  4. AdamW pretraining, checkpoint (atomic)
  * at every evaluation;  5. model card with held-out perplexity and embedding neighbours.
@@ -26,9 +28,19 @@ import { consecutiveWindows, tokenStream } from "./base-model/token-windows";
 import { writeModelCard } from "./base-model/write-model-card";
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { steps: { type: "string" }, out: { type: "string" } } });
-  const steps = values.steps ? Number(values.steps) : PRETRAINING.steps;
-  const options = { ...PRETRAINING, steps, warmupSteps: Math.min(PRETRAINING.warmupSteps, steps) }; // short smoke runs too
+  const { values } = parseArgs({
+    options: {
+      steps: { type: "string" },
+      out: { type: "string" },
+      "batch-size": { type: "string" },
+      "eval-batches": { type: "string" },
+      "no-card": { type: "boolean", default: false },
+    },
+  });
+  const steps = positiveInteger(values.steps, "--steps") ?? PRETRAINING.steps;
+  const batchSize = positiveInteger(values["batch-size"], "--batch-size") ?? PRETRAINING.batchSize;
+  const evalBatches = positiveInteger(values["eval-batches"], "--eval-batches"); // undefined: all
+  const options = { ...PRETRAINING, steps, batchSize, warmupSteps: Math.min(PRETRAINING.warmupSteps, steps) }; // short smoke runs too
   const outDir = path.resolve(values.out ?? baseModelDir());
   const startedAt = new Date();
   const backend = await initBackend();
@@ -72,7 +84,8 @@ async function main(): Promise<void> {
     log_history: [],
   };
 
-  await pretrain(model, trainStream, consecutiveWindows(heldOutStream, SEQUENCE_LENGTH, 16), options, SEQUENCE_LENGTH, {
+  const heldOutBatches = consecutiveWindows(heldOutStream, SEQUENCE_LENGTH, 16).slice(0, evalBatches);
+  await pretrain(model, trainStream, heldOutBatches, options, SEQUENCE_LENGTH, {
     log(entry) {
       state.log_history.push(entry);
       say(`${JSON.stringify(entry)} tensors=${tf.memory().numTensors}`);
@@ -87,8 +100,17 @@ async function main(): Promise<void> {
   });
   model.dispose();
 
+  if (values["no-card"]) return;
   const evaluation = await writeModelCard(outDir);
   say(`held-out perplexity ${Math.exp(evaluation.heldOutLoss).toFixed(2)} (unigram ${Math.exp(evaluation.unigramHeldOutLoss).toFixed(1)}); model card written`);
+}
+
+/** `text` as a positive integer; undefined when the option was not given. */
+function positiveInteger(text: string | undefined, option: string): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${option} must be a positive integer, got ${JSON.stringify(text)}`);
+  return value;
 }
 
 main().catch((error) => {
