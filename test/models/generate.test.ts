@@ -6,7 +6,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { initBackend } from "../../lib/backend/init-backend";
 import { loadModel } from "../../lib/models/load-model";
 import type { TransformerLM } from "../../lib/models/transformer-lm";
-import { writeTinyCheckpoint } from "../fixtures/tiny-checkpoint";
+import { type TinyCheckpointOptions, writeTinyCheckpoint } from "../fixtures/tiny-checkpoint";
 
 /** Greedy decoding the slow way: the full sequence through forward() at every step, no cache. */
 function greedyWithoutCache(model: TransformerLM, prompt: number[], steps: number): number[] {
@@ -21,6 +21,19 @@ function greedyWithoutCache(model: TransformerLM, prompt: number[], steps: numbe
   return ids.slice(prompt.length);
 }
 
+/** The checkpoints decoded here; the prompt plus 12 new tokens runs past llama3's original 16 positions. */
+const FIXTURES: Record<string, TinyCheckpointOptions> = {
+  LlamaForCausalLM: { architecture: "LlamaForCausalLM" },
+  "LlamaForCausalLM rope_scaling llama3": {
+    architecture: "LlamaForCausalLM",
+    ropeScaling: { rope_type: "llama3", factor: 8.0, low_freq_factor: 1.0, high_freq_factor: 4.0, original_max_position_embeddings: 16 },
+  },
+  GPT2LMHeadModel: { architecture: "GPT2LMHeadModel" },
+  Qwen2ForCausalLM: { architecture: "Qwen2ForCausalLM" },
+  Qwen3ForCausalLM: { architecture: "Qwen3ForCausalLM" },
+  MistralForCausalLM: { architecture: "MistralForCausalLM", configOverrides: { sliding_window: 4 } },
+};
+
 describe("generate", function () {
   this.timeout(120_000);
   let root: string;
@@ -28,10 +41,9 @@ describe("generate", function () {
   before(async () => {
     await initBackend();
     root = fs.mkdtempSync(path.join(os.tmpdir(), "tokenlab-gen-"));
-    for (const architecture of ["LlamaForCausalLM", "GPT2LMHeadModel", "Qwen3ForCausalLM", "MistralForCausalLM"] as const) {
-      const configOverrides = architecture === "MistralForCausalLM" ? { sliding_window: 4 } : {};
-      writeTinyCheckpoint(path.join(root, architecture), { architecture, seed: 11, weightStd: 0.3, configOverrides });
-      models[architecture] = await loadModel(path.join(root, architecture));
+    for (const [name, options] of Object.entries(FIXTURES)) {
+      writeTinyCheckpoint(path.join(root, name), { seed: 11, weightStd: 0.3, ...options });
+      models[name] = await loadModel(path.join(root, name));
     }
   });
   after(() => {
@@ -39,7 +51,7 @@ describe("generate", function () {
     fs.rmSync(root, { recursive: true, force: true });
   });
 
-  for (const architecture of ["LlamaForCausalLM", "GPT2LMHeadModel", "Qwen3ForCausalLM", "MistralForCausalLM"]) {
+  for (const architecture of Object.keys(FIXTURES)) {
     it(`${architecture}: greedy decoding with the KV cache equals recomputing the whole sequence`, async () => {
       const model = models[architecture];
       const prompt = model.tokenizer.encode("The quick brown fox");
@@ -58,6 +70,67 @@ describe("generate", function () {
     assert.deepEqual(a, b);
     const others = await Promise.all([2, 3, 4].map((seed) => model.generate("the fox", { ...options, seed })));
     assert.ok(others.some((o) => o.ids.join() !== a.ids.join()));
+  });
+
+  it("topK 1 gives the greedy tokens even at a high temperature", async () => {
+    const model = models.LlamaForCausalLM;
+    const greedy = await model.generate("the fox", { maxNewTokens: 12 });
+    const wide = await model.generate("the fox", { maxNewTokens: 12, temperature: 5 });
+    assert.notDeepEqual(wide.ids, greedy.ids, "temperature 5 without topK samples away from greedy");
+    for (const seed of [1, 2, 3]) {
+      const topOne = await model.generate("the fox", { maxNewTokens: 12, temperature: 5, topK: 1, seed });
+      assert.deepEqual(topOne.ids, greedy.ids);
+    }
+  });
+
+  describe("eos", () => {
+    let model: TransformerLM;
+    let eosId: number;
+    let prompt: number[];
+    let plain: number[];
+    before(async () => {
+      const dir = path.join(root, "eos");
+      writeTinyCheckpoint(dir, { tied: false, seed: 11, weightStd: 0.3 });
+      model = await loadModel(dir);
+      eosId = model.tokenizer.size - 3; // the fixture's <|endoftext|>, its eos_token_id
+      prompt = model.tokenizer.encode("the fox");
+      plain = (await model.generate(prompt, { maxNewTokens: 12 })).ids;
+      assert.equal(plain.length, 12, "the unchanged model does not reach eos");
+    });
+    after(() => model.dispose());
+
+    /**
+     * The model with the eos head row set to 1.05 × the row of the greedy token at `step`: where
+     * that token's logit is the (positive) maximum, eos now beats it, so eos comes by `step`.
+     */
+    function eosBy(step: number): { forced: TransformerLM; owned: tf.Tensor } {
+      const head = model.weights.get("lm_head.weight")!;
+      const eosHead = tf.tidy(() => {
+        const eosRow = tf.mul(tf.slice(head, [plain[step], 0], [1, -1]), 1.05);
+        return tf.concat([tf.slice(head, [0, 0], [eosId, -1]), eosRow, tf.slice(head, [eosId + 1, 0], [-1, -1])], 0);
+      });
+      const weights = new Map(model.weights);
+      weights.set("lm_head.weight", eosHead);
+      return { forced: model.withChanges({ weights }), owned: eosHead };
+    }
+
+    it("ends at the eos token when no stop is given", async () => {
+      const { forced, owned } = eosBy(2);
+      const reference = greedyWithoutCache(forced, prompt, 12);
+      const eosAt = reference.indexOf(eosId);
+      assert.ok(eosAt > 0 && eosAt <= 2, `eos first chosen at step ${eosAt}`);
+      const { ids, text } = await forced.generate(prompt, { maxNewTokens: 12 });
+      assert.deepEqual(ids, reference.slice(0, eosAt));
+      assert.equal(text, forced.tokenizer.decode(ids));
+      owned.dispose();
+    });
+
+    it("returns no ids and empty text when eos is the first token", async () => {
+      const { forced, owned } = eosBy(0);
+      assert.equal(greedyWithoutCache(forced, prompt, 1)[0], eosId);
+      assert.deepEqual(await forced.generate(prompt, { maxNewTokens: 12 }), { ids: [], text: "" });
+      owned.dispose();
+    });
   });
 
   it("stops at a stop string (cut before it), a stop id, and maxNewTokens", async () => {
