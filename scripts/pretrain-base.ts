@@ -21,10 +21,11 @@ import { baseModelDir } from "../lib/base-model";
 import { EOS_TOKEN_ID, GENERATION_CONFIG, LLAMA_CONFIG, PRETRAINING, SEQUENCE_LENGTH } from "./base-model/base-model-spec";
 import { trainBaseTokenizer } from "./base-model/base-tokenizer";
 import { readBrownDocuments, splitBrownDocuments } from "./base-model/brown-corpus";
+import { heldOutWindows } from "./base-model/held-out-loss";
 import { initLlamaWeights } from "./base-model/init-llama-weights";
 import type { TrainerState } from "./base-model/model-card";
 import { ADAM_BETAS, pretrain } from "./base-model/pretrain-loop";
-import { consecutiveWindows, tokenStream } from "./base-model/token-windows";
+import { tokenStream } from "./base-model/token-windows";
 import { writeModelCard } from "./base-model/write-model-card";
 
 async function main(): Promise<void> {
@@ -84,7 +85,7 @@ async function main(): Promise<void> {
     log_history: [],
   };
 
-  const heldOutBatches = consecutiveWindows(heldOutStream, SEQUENCE_LENGTH, 16).slice(0, evalBatches);
+  const heldOutBatches = heldOutWindows(heldOutStream).slice(0, evalBatches);
   await pretrain(model, trainStream, heldOutBatches, options, SEQUENCE_LENGTH, {
     log(entry) {
       state.log_history.push(entry);

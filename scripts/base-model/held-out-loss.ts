@@ -1,7 +1,13 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { CausalLM, WeightMap } from "../../lib/models/causal-lm";
 import { crossEntropy } from "../../lib/train/cross-entropy";
-import type { WindowBatch } from "./token-windows";
+import { SEQUENCE_LENGTH } from "./base-model-spec";
+import { consecutiveWindows, type WindowBatch } from "./token-windows";
+
+/** The held-out stream as the run and the model card evaluate it: every full window, 16 per batch. */
+export function heldOutWindows(heldOutStream: Int32Array): WindowBatch[] {
+  return consecutiveWindows(heldOutStream, SEQUENCE_LENGTH, 16);
+}
 
 /** Mean next-token cross-entropy (nats) of `model` with `weights` over every position of `batches`. */
 export function heldOutLoss(model: CausalLM, weights: WeightMap, batches: readonly WindowBatch[]): number {

@@ -2,12 +2,12 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { writeFileAtomic } from "../../lib/hf/atomic-write";
 import { loadModel } from "../../lib/models/load-model";
-import { EOS_TOKEN_ID, NEIGHBOUR_PROBE_WORDS, SAMPLE_PROMPTS, SAMPLING, SEQUENCE_LENGTH } from "./base-model-spec";
+import { EOS_TOKEN_ID, NEIGHBOUR_PROBE_WORDS, SAMPLE_PROMPTS, SAMPLING } from "./base-model-spec";
 import { readBrownDocuments, splitBrownDocuments } from "./brown-corpus";
 import { wordNeighbours } from "./embedding-neighbours";
-import { heldOutLoss } from "./held-out-loss";
+import { heldOutLoss, heldOutWindows } from "./held-out-loss";
 import { renderModelCard, type CheckpointEvaluation, type TrainerState } from "./model-card";
-import { consecutiveWindows, tokenStream } from "./token-windows";
+import { tokenStream } from "./token-windows";
 import { unigramCrossEntropy } from "./unigram-baseline";
 
 /**
@@ -30,7 +30,7 @@ export async function writeModelCard(dir: string): Promise<CheckpointEvaluation>
       parameterCount: [...model.weights.values()].reduce((sum, tensor) => sum + tensor.size, 0),
       safetensorsBytes: fs.statSync(path.join(dir, "model.safetensors")).size,
       heldOutChars: heldOutTexts.reduce((sum, text) => sum + Buffer.byteLength(text), 0),
-      heldOutLoss: heldOutLoss(model, model.weights, consecutiveWindows(heldOutStream, SEQUENCE_LENGTH, 16)),
+      heldOutLoss: heldOutLoss(model, model.weights, heldOutWindows(heldOutStream)),
       // Positions 1.. are the predicted ones, as in the windows above.
       unigramHeldOutLoss: unigramCrossEntropy(trainStream, heldOutStream.subarray(1), model.config.vocabSize),
       neighbours: NEIGHBOUR_PROBE_WORDS.map((word) => ({
