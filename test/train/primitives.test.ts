@@ -48,6 +48,29 @@ describe("training primitives against PyTorch", function () {
       tf.dispose([z, y, result.loss, result.perPosition, result.counted]);
     });
 
+    it("builds no dense one-hot for value and gradient over a large vocabulary", async () => {
+      const [positions, vocab] = [64, 4096];
+      const logitsBytes = positions * vocab * 4; // one float32 [N, V] tensor
+      const z = tf.randomNormal([positions, vocab], 0, 4, "float32", 12);
+      const y = tf.tensor1d(Array.from({ length: positions }, (_, i) => (i * 977) % vocab), "int32");
+      const before = tf.memory().numBytes;
+      const profile = await tf.profile(() => {
+        const { value, grad } = tf.valueAndGrad((x: tf.Tensor) => crossEntropy(x, y).loss)(z);
+        tf.dispose([value, grad]);
+      });
+      const kernels = profile.kernels.map((k) => k.name);
+      assert.ok(!kernels.includes("OneHot"), kernels.join(","));
+      // tfjs counts bytes per tensor, so reshape views and customGrad's input identity count as
+      // [N, V] tensors too. Without a one-hot, these are alive at the peak: the input identity,
+      // softmax (saved for backward), p·dy, the scatter-updated gradient and up to two views of
+      // them: about 6 [N, V] tensors (the dense tf.losses.softmaxCrossEntropy path reaches 10).
+      // A one-hot adds at least the one-hot itself, its float cast and its product with log p,
+      // so it cannot stay under 8.
+      const peakAbove = profile.peakBytes - before;
+      assert.ok(peakAbove < 8 * logitsBytes, `peak ${(peakAbove / logitsBytes).toFixed(2)} [N, V] tensors`);
+      tf.dispose([z, y]);
+    });
+
     it("rejects labels outside the vocabulary and mismatched shapes", () => {
       const z = tf.tensor2d(randomMatrix(2, 5, 6));
       assert.throws(() => crossEntropy(z, tf.tensor1d([1, 5], "int32")), (e: Error) => e instanceof TokenlabError && /label 5/.test(e.message));
