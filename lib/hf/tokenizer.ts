@@ -73,6 +73,8 @@ export class HfTokenizer {
    * decoder: Rust passes their content through the ByteLevel decoder ("<é0>" → "<�0>"), JS keeps it.
    */
   decode(ids: readonly number[], options: { skipSpecialTokens?: boolean } = {}): string {
+    // Like Python's tokenizer.decode([]); the JS tokenizer throws on an empty list.
+    if (ids.length === 0) return "";
     return this.impl.decode([...ids], { skip_special_tokens: options.skipSpecialTokens ?? false });
   }
 

@@ -65,8 +65,7 @@ export async function generateIds(
   } finally {
     disposeCache(cache);
   }
-  // The tokenizer rejects an empty id list; eos as the first token means no text.
-  return { ids: generated, text: generated.length > 0 ? tokenizer.decode(generated) : "" };
+  return { ids: generated, text: tokenizer.decode(generated) };
 }
 
 function disposeCache(cache: KvCache | undefined): void {
