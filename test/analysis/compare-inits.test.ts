@@ -2,9 +2,8 @@ import * as assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { compareInits } from "../../lib/analysis/compare-inits";
 import { PLOTLY_MIME } from "../../lib/display/figure";
-import { JUPYTER_DISPLAY, type MimeBundle } from "../../lib/display/mime-bundle";
-import { NOTEBOOK_HOST, type DisplayOptions, type NotebookHost } from "../../lib/runtime/notebook-host";
 import { initReport } from "../../lib/tokens/init-report";
+import { installFakeHost } from "../fixtures/fake-notebook-host";
 import { disposeModels, trainFixture, type TrainFixture } from "../train/train-fixture";
 
 describe("compareInits()", function () {
@@ -14,13 +13,7 @@ describe("compareInits()", function () {
   after(() => fx.cleanup());
 
   it("trains one variant per init on the same data and steps, overlays live curves and tabulates the comparison", async () => {
-    const shown: Array<{ bundle: MimeBundle; options: DisplayOptions }> = [];
-    const host: NotebookHost = {
-      display: (value, options = {}) => shown.push({ bundle: (value as { [JUPYTER_DISPLAY](): MimeBundle })[JUPYTER_DISPLAY](), options }),
-      clearOutput: () => {},
-      signal: new AbortController().signal,
-    };
-    (globalThis as Record<symbol, unknown>)[NOTEBOOK_HOST] = host;
+    const { shown, remove } = installFakeHost();
     const tensorsBefore = tf.memory().numTensors;
     const texts = Array.from({ length: 20 }, (_, i) => `the fox <sep> the dog ${i % 4} <sep> sat in the sun`);
     let comparison;
@@ -36,7 +29,7 @@ describe("compareInits()", function () {
         referenceTexts: texts.slice(0, 3),
       });
     } finally {
-      delete (globalThis as Record<symbol, unknown>)[NOTEBOOK_HOST];
+      remove();
     }
     assert.deepEqual(comparison.variants.map((v) => v.name), ["zeros", "mean", "dash"]);
     for (const v of comparison.variants) {

@@ -1,34 +1,16 @@
 import assert from "node:assert/strict";
 import { lineChart } from "../../lib/display/charts";
 import { LiveDisplay } from "../../lib/display/live-display";
-import { JUPYTER_DISPLAY, isDisplayable, type MimeBundle } from "../../lib/display/mime-bundle";
 import { ProgressBar } from "../../lib/display/progress-bar";
-import { NOTEBOOK_HOST, type DisplayOptions, type NotebookHost } from "../../lib/runtime/notebook-host";
+import { installFakeHost, type DisplayCall } from "../fixtures/fake-notebook-host";
 
-interface DisplayCall {
-  bundle: MimeBundle;
-  options: DisplayOptions | undefined;
-}
-
-/** Installs a recording notebook host on globalThis for one test and removes it afterwards. */
+/** Runs `run` with a recording notebook host installed, and removes it afterwards. */
 function withFakeHost(run: (calls: DisplayCall[]) => void): void {
-  const calls: DisplayCall[] = [];
-  const host: NotebookHost = {
-    display(value, options) {
-      assert.ok(isDisplayable(value), "the host receives a displayable");
-      calls.push({ bundle: value[JUPYTER_DISPLAY](), options });
-    },
-    clearOutput() {},
-    signal: new AbortController().signal,
-  };
-  const global = globalThis as { [NOTEBOOK_HOST]?: NotebookHost };
-  const previous = global[NOTEBOOK_HOST];
-  global[NOTEBOOK_HOST] = host;
+  const fake = installFakeHost();
   try {
-    run(calls);
+    run(fake.shown);
   } finally {
-    if (previous) global[NOTEBOOK_HOST] = previous;
-    else delete global[NOTEBOOK_HOST];
+    fake.remove();
   }
 }
 

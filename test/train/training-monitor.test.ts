@@ -1,30 +1,10 @@
 import * as assert from "node:assert/strict";
 import { PLOTLY_MIME } from "../../lib/display/figure";
-import { isDisplayable, JUPYTER_DISPLAY, type MimeBundle } from "../../lib/display/mime-bundle";
-import { NOTEBOOK_HOST, type DisplayOptions, type NotebookHost } from "../../lib/runtime/notebook-host";
+import { JUPYTER_DISPLAY } from "../../lib/display/mime-bundle";
+import { NOTEBOOK_HOST } from "../../lib/runtime/notebook-host";
 import { train } from "../../lib/train/train";
+import { installFakeHost } from "../fixtures/fake-notebook-host";
 import { disposeModels, trainFixture, type TrainFixture } from "./train-fixture";
-
-interface Shown {
-  bundle: MimeBundle;
-  options: DisplayOptions;
-}
-
-/** A fake NotebookHost on globalThis that records every display call; `remove()` takes it away again. */
-function installFakeHost(): { shown: Shown[]; controller: AbortController; remove(): void } {
-  const shown: Shown[] = [];
-  const controller = new AbortController();
-  const host: NotebookHost = {
-    display(value, options = {}) {
-      assert.ok(isDisplayable(value), "lib/ displays displayable objects");
-      shown.push({ bundle: value[JUPYTER_DISPLAY](), options });
-    },
-    clearOutput() {},
-    signal: controller.signal,
-  };
-  (globalThis as Record<symbol, unknown>)[NOTEBOOK_HOST] = host;
-  return { shown, controller, remove: () => delete (globalThis as Record<symbol, unknown>)[NOTEBOOK_HOST] };
-}
 
 describe("live training display", function () {
   this.timeout(120000);
