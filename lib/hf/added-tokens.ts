@@ -13,6 +13,18 @@ export interface AddedTokenFlags {
   normalized: boolean;
 }
 
+/** Flags with the defaults of `tokenizers` and `transformers` for those not given: `normalized` is true unless the token is special. */
+export function withDefaultFlags(given: Partial<AddedTokenFlags>): AddedTokenFlags {
+  const special = given.special ?? false;
+  return {
+    special,
+    lstrip: given.lstrip ?? false,
+    rstrip: given.rstrip ?? false,
+    singleWord: given.singleWord ?? false,
+    normalized: given.normalized ?? !special,
+  };
+}
+
 export interface AddedTokenEntry {
   content: string;
   flags: AddedTokenFlags;
@@ -22,17 +34,8 @@ export interface AddedTokenEntry {
 export function parseAddedTokens(tokenizerJson: Readonly<Record<string, any>>): Map<number, AddedTokenEntry> {
   const result = new Map<number, AddedTokenEntry>();
   for (const entry of (tokenizerJson.added_tokens ?? []) as Array<Record<string, any>>) {
-    const special = entry.special ?? false;
-    result.set(entry.id, {
-      content: entry.content,
-      flags: {
-        special,
-        lstrip: entry.lstrip ?? false,
-        rstrip: entry.rstrip ?? false,
-        singleWord: entry.single_word ?? false,
-        normalized: entry.normalized ?? !special,
-      },
-    });
+    const { special, lstrip, rstrip, single_word: singleWord, normalized } = entry;
+    result.set(entry.id, { content: entry.content, flags: withDefaultFlags({ special, lstrip, rstrip, singleWord, normalized }) });
   }
   return result;
 }

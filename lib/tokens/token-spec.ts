@@ -1,4 +1,4 @@
-import type { AddedTokenFlags } from "../hf/added-tokens";
+import { withDefaultFlags, type AddedTokenFlags } from "../hf/added-tokens";
 import { AddTokensError } from "./add-tokens-error";
 import type { InitStrategy } from "./init-strategies";
 
@@ -35,18 +35,11 @@ export function resolveTokenSpec(spec: TokenSpec, index: number): ResolvedTokenS
   if (object.content.length === 0) {
     throw new AddTokensError(`token spec #${index} has empty content`, { index });
   }
-  const special = object.special ?? false;
   const init =
     object.init ?? (object.description !== undefined ? { describe: object.description } : undefined);
   return {
     content: object.content,
-    flags: {
-      special,
-      lstrip: object.lstrip ?? false,
-      rstrip: object.rstrip ?? false,
-      singleWord: object.singleWord ?? false,
-      normalized: object.normalized ?? !special,
-    },
+    flags: withDefaultFlags(object),
     init,
   };
 }
