@@ -25,8 +25,11 @@ export class HfTokenizer {
   private encoder: RustCompatibleEncoder | undefined;
   private readonly idToTokenTable: Map<number, string>;
   private readonly tokenToIdTable: Map<string, number>;
-  /** Highest id + 1, computed once: callers loop `id < size`, and the instance never changes. */
-  private readonly idCount: number;
+  /**
+   * Number of token ids the tokenizer can produce (highest id + 1), added tokens included.
+   * A field, not a getter: callers loop `id < size`, and the instance never changes.
+   */
+  readonly size: number;
 
   private constructor(
     readonly tokenizerJson: Readonly<TokenizerJson>,
@@ -41,7 +44,7 @@ export class HfTokenizer {
     this.idToTokenTable = new Map([...this.tokenToIdTable].map(([token, id]) => [id, token]));
     let maxId = -1;
     for (const id of this.idToTokenTable.keys()) maxId = Math.max(maxId, id);
-    this.idCount = maxId + 1;
+    this.size = maxId + 1;
   }
 
   static fromJson(tokenizerJson: TokenizerJson, tokenizerConfig: TokenizerConfigJson = {}): HfTokenizer {
@@ -76,11 +79,6 @@ export class HfTokenizer {
     // Like Python's tokenizer.decode([]); the JS tokenizer throws on an empty list.
     if (ids.length === 0) return "";
     return this.impl.decode([...ids], { skip_special_tokens: options.skipSpecialTokens ?? false });
-  }
-
-  /** Number of token ids the tokenizer can produce (highest id + 1), added tokens included. */
-  get size(): number {
-    return this.idCount;
   }
 
   idToToken(id: number): string | undefined {
