@@ -4,7 +4,7 @@ import { InterruptError } from "../execution/interrupt-error";
 /**
  * One execute_request while it runs: the AbortSignal lib/ code watches, the `stop` promise
  * that ends the cell's pending await on interrupt or when a callback it started throws, and
- * `ended`, which resolves once the cell is over for any of these reasons or because it finished.
+ * `ended`, which resolves once the cell's run is over, whatever ended it.
  */
 export class RunningCell {
   readonly controller = new AbortController();
@@ -28,15 +28,13 @@ export class RunningCell {
     const error = new InterruptError({ cell: this.executionCount });
     this.controller.abort(error);
     this.rejectStop(error);
-    this.resolveEnded();
   }
 
   failAsync(error: unknown): void {
     this.rejectStop(error);
-    this.resolveEnded();
   }
 
-  /** Called when the cell's code has returned, whatever its outcome. */
+  /** Called by executeCell when the cell's run is over (returned, failed or interrupted). */
   finish(): void {
     this.resolveEnded();
   }
