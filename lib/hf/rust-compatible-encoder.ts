@@ -1,13 +1,13 @@
 /**
  * Encoding that follows the Rust `tokenizers` library (what Python uses) where the JS tokenizer of
- * @huggingface/transformers deviates: added tokens are extracted the way Rust's AddedVocabulary
+ * @huggingface/tokenizers deviates: added tokens are extracted the way Rust's AddedVocabulary
  * does — leftmost-longest matches, `single_word` honoured (JS ignores it), `lstrip` / `rstrip`
  * absorbing whitespace, non-normalized tokens matched on the raw text and normalized ones on the
  * normalized text — and Metaspace's prepend_scheme "first" only applies to text that starts the
  * input (JS also prepends "▁" after a normalized added token). The normalizer, pre-tokenizer,
  * model and post-processor themselves are the JS tokenizer's. HfTokenizer.encode uses this.
  */
-import { PreTrainedTokenizer } from "@huggingface/transformers";
+import { Tokenizer } from "@huggingface/tokenizers";
 import { parseAddedTokens, type AddedTokenFlags } from "./added-tokens";
 import type { TokenizerConfigJson, TokenizerJson } from "./tokenizer";
 
@@ -37,7 +37,7 @@ const WORD_CHAR = /[\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}]/u;
 const WHITESPACE = /\p{White_Space}/u;
 
 export class RustCompatibleEncoder {
-  private readonly core: PreTrainedTokenizer["_tokenizer"];
+  private readonly core: Tokenizer;
   private readonly rawTrie: Trie = { next: new Map() };
   private readonly normalizedTrie: Trie = { next: new Map() };
 
@@ -48,7 +48,7 @@ export class RustCompatibleEncoder {
     // The same JS components built without added tokens: extraction is done here, the Rust way, and
     // the model must not know them (JS would put them into the model vocab, which e.g. BPE's
     // ignore_merges consults; Rust keeps them out of it).
-    this.core = new PreTrainedTokenizer({ ...tokenizerJson, added_tokens: [] }, tokenizerConfig)._tokenizer;
+    this.core = new Tokenizer({ ...tokenizerJson, added_tokens: [] }, tokenizerConfig);
     for (const [id, { content, flags }] of parseAddedTokens(tokenizerJson)) {
       this.contents.set(id, content);
       this.idsByContent.set(content, id);

@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { PreTrainedTokenizer } from "@huggingface/transformers";
+import { Template } from "@huggingface/jinja";
+import { Tokenizer } from "@huggingface/tokenizers";
 import { TokenlabError } from "../errors/tokenlab-error";
 import { RustCompatibleEncoder } from "./rust-compatible-encoder";
 
@@ -15,14 +16,16 @@ export interface ChatMessage {
 
 /**
  * A Hugging Face tokenizer loaded from local files by the HF JS implementation
- * (@huggingface/transformers). `encode` gives the ids of the Rust `tokenizers` library (what Python
+ * (@huggingface/tokenizers, the tokenizer core of transformers.js). `encode` gives the ids of the Rust `tokenizers` library (what Python
  * uses), also where the JS tokenizer deviates around added tokens (see rust-compatible-encoder.ts).
  * Immutable: adding tokens builds a new instance from edited JSON.
  */
 export class HfTokenizer {
-  private readonly impl: PreTrainedTokenizer;
+  private readonly impl: Tokenizer;
   /** Built on the first encode (it loads the tokenizer JSON a second time); a cache, not state. */
   private encoder: RustCompatibleEncoder | undefined;
+  /** The parsed chat_template, built on first use; a cache, not state. */
+  private chatTemplateCache: Template | undefined;
   private readonly idToTokenTable: Map<number, string>;
   private readonly tokenToIdTable: Map<string, number>;
   /**
@@ -36,7 +39,7 @@ export class HfTokenizer {
     readonly tokenizerConfig: Readonly<TokenizerConfigJson>,
   ) {
     try {
-      this.impl = new PreTrainedTokenizer(tokenizerJson, tokenizerConfig);
+      this.impl = new Tokenizer(tokenizerJson, tokenizerConfig);
     } catch (cause) {
       throw new TokenlabError(`tokenizer.json could not be loaded: ${(cause as Error).message}`, {}, { cause });
     }
@@ -90,7 +93,8 @@ export class HfTokenizer {
   }
 
   get eosTokenId(): number | undefined {
-    return this.impl.eos_token_id ?? undefined;
+    const eos = specialTokenContent(this.tokenizerConfig, "eos_token");
+    return eos === undefined ? undefined : this.tokenToId(eos);
   }
 
   get chatTemplate(): string | undefined {
@@ -101,11 +105,30 @@ export class HfTokenizer {
   /** Renders a conversation with the checkpoint's `chat_template` (Jinja), as transformers does. */
   applyChatTemplate(messages: ChatMessage[], options: { addGenerationPrompt?: boolean } = {}): string {
     if (!this.chatTemplate) throw new TokenlabError("this tokenizer has no chat_template in tokenizer_config.json");
-    return this.impl.apply_chat_template(messages, {
-      tokenize: false,
+    this.chatTemplateCache ??= new Template(this.chatTemplate);
+    // The variables transformers passes to every chat template: the messages, the flag and the
+    // special tokens named in tokenizer_config.json.
+    const specialTokens: Record<string, string> = {};
+    for (const key of SPECIAL_TOKEN_KEYS) {
+      const content = specialTokenContent(this.tokenizerConfig, key);
+      if (content !== undefined) specialTokens[key] = content;
+    }
+    return this.chatTemplateCache.render({
+      messages: messages as unknown as Record<string, unknown>[],
       add_generation_prompt: options.addGenerationPrompt ?? false,
-    }) as unknown as string;
+      ...specialTokens,
+    });
   }
+}
+
+const SPECIAL_TOKEN_KEYS = ["bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token"];
+
+/** A special token named in tokenizer_config.json, written either as a string or as an AddedToken object. */
+function specialTokenContent(config: Readonly<TokenizerConfigJson>, key: string): string | undefined {
+  const value = config[key];
+  if (typeof value === "string" && value !== "") return value;
+  if (typeof value === "object" && value !== null && typeof value.content === "string") return value.content;
+  return undefined;
 }
 
 function readJson(file: string): Record<string, any> {
