@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { TokenlabError } from "../errors/tokenlab-error";
 import { replaceDirectoryAtomic } from "./atomic-write";
-import { readSafetensors, writeSafetensorsStreaming, type FloatDtype, type SafetensorsEntry, type TensorToWrite } from "./safetensors";
+import { bytesPerElement, readSafetensors, writeSafetensorsStreaming, type FloatDtype, type SafetensorsEntry, type TensorToWrite } from "./safetensors";
 import { HfTokenizer } from "./tokenizer";
 
 /** The files of a Hugging Face checkpoint directory, parsed. Tensors are float32 host arrays. */
@@ -97,7 +97,7 @@ function writeWeights(dir: string, tensors: readonly TensorToWrite[], maxShardBy
   const shards: TensorToWrite[][] = [[]];
   let shardBytes = 0;
   for (const tensor of tensors) {
-    const bytes = tensor.data.length * (tensor.dtype === "F32" ? 4 : 2);
+    const bytes = tensor.data.length * bytesPerElement(tensor.dtype);
     if (shardBytes > 0 && shardBytes + bytes > maxShardBytes) {
       shards.push([]);
       shardBytes = 0;
@@ -117,7 +117,7 @@ function writeWeights(dir: string, tensors: readonly TensorToWrite[], maxShardBy
     writeSafetensorsStreaming(path.join(dir, name), shard, metadata);
     for (const tensor of shard) {
       weightMap[tensor.name] = name;
-      totalSize += tensor.data.length * (tensor.dtype === "F32" ? 4 : 2);
+      totalSize += tensor.data.length * bytesPerElement(tensor.dtype);
     }
   });
   fs.writeFileSync(path.join(dir, SHARD_INDEX), JSON.stringify({ metadata: { total_size: totalSize }, weight_map: weightMap }, null, 2) + "\n");
