@@ -1,6 +1,7 @@
 import { ensureBackend } from "../backend/init-backend";
 import { baseModelDir } from "../base-model/location";
 import { TokenlabError } from "../errors/tokenlab-error";
+import { checkTargetDirectory } from "../hf/atomic-write";
 import { readCheckpoint, writeCheckpoint } from "../hf/checkpoint";
 import { FLOAT_DTYPES, isFloatDtype, type FloatDtype } from "../hf/safetensors";
 import type { CausalLM } from "./causal-lm";
@@ -40,6 +41,7 @@ export interface SaveOptions {
  * atomically; files that are not part of a checkpoint (README...) are kept.
  */
 export async function saveModel(model: CausalLM, dir: string, options: SaveOptions = {}): Promise<void> {
+  checkTargetDirectory(dir); // also checked by the writer; here it fails before the weights are converted
   checkSaveOptions(options);
   const family = familyFor(model.config.architecture);
   const rows = model.weights.get(model.layout.embedding)?.shape[0];

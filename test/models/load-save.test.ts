@@ -172,6 +172,33 @@ describe("loadModel / saveModel", function () {
     }
   });
 
+  it("refuses an empty path, the working directory, a folder holding it and a file, writing nothing", async () => {
+    writeTinyCheckpoint(dir("source"));
+    const model = await loadModel(dir("source"));
+    const work = dir("work");
+    fs.mkdirSync(work);
+    fs.writeFileSync(path.join(work, "notes.txt"), "keep me");
+    const cwd = process.cwd();
+    const before = { root: fs.readdirSync(root), work: snapshot(work) };
+    process.chdir(work);
+    try {
+      const cases: Array<[string, RegExp]> = [
+        ["", /^no directory to save into \(got ""\)/],
+        [".", /is the working directory .* or holds it/],
+        [work, /is the working directory .* or holds it/],
+        ["..", /is the working directory .* or holds it/],
+        ["notes.txt", /^notes\.txt is a file, not a checkpoint directory/],
+      ];
+      for (const [target, message] of cases) {
+        await assert.rejects(saveModel(model, target), (e: Error) => e instanceof TokenlabError && message.test(e.message), JSON.stringify(target));
+        assert.deepEqual({ root: fs.readdirSync(root), work: snapshot(work) }, before, `nothing written for ${JSON.stringify(target)}`);
+      }
+    } finally {
+      process.chdir(cwd);
+      model.dispose();
+    }
+  });
+
   describe("bad checkpoints give errors that name the problem", () => {
     it("an unsupported architecture", async () => {
       writeTinyCheckpoint(dir("arch"), { configOverrides: { architectures: ["FalconForCausalLM"] } });
