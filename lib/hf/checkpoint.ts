@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { TokenlabError } from "../errors/tokenlab-error";
-import { replaceDirectoryAtomic } from "./atomic-write";
+import { recoverInterruptedSave, replaceDirectoryAtomic } from "./atomic-write";
 import { bytesPerElement, readSafetensors, writeSafetensorsStreaming, type FloatDtype, type SafetensorsEntry, type TensorToWrite } from "./safetensors";
 import { HfTokenizer } from "./tokenizer";
 
@@ -17,8 +17,12 @@ export interface Checkpoint {
 
 const SHARD_INDEX = "model.safetensors.index.json";
 
-/** Reads config.json, model.safetensors (or the shards of model.safetensors.index.json) and the tokenizer. */
+/**
+ * Reads config.json, model.safetensors (or the shards of model.safetensors.index.json) and the
+ * tokenizer. First repairs what a save killed midway left behind, so the checkpoint it replaced loads.
+ */
 export function readCheckpoint(dir: string): Checkpoint {
+  recoverInterruptedSave(dir);
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
     throw new TokenlabError(`checkpoint directory ${dir} does not exist`, { dir });
   }
