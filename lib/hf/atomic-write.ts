@@ -27,7 +27,7 @@ export function checkTargetDirectory(dir: string): void {
   const target = path.resolve(dir);
   const cwd = process.cwd();
   if (cwd === target || cwd.startsWith(target.endsWith(path.sep) ? target : target + path.sep)) {
-    throw new TokenlabError(`${dir} is the working directory ${cwd} or holds it, and a save replaces its target whole; name a new folder such as "./my-model"`, { dir });
+    throw new TokenlabError(`${JSON.stringify(dir)} is or holds the working directory ${cwd}; a save replaces its target whole, so name a new folder such as "./my-model"`, { dir });
   }
   if (fs.existsSync(target) && !fs.statSync(target).isDirectory()) {
     throw new TokenlabError(`${dir} is a file, not a checkpoint directory; name a directory to save into`, { dir });

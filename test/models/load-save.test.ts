@@ -184,9 +184,9 @@ describe("loadModel / saveModel", function () {
     try {
       const cases: Array<[string, RegExp]> = [
         ["", /^no directory to save into \(got ""\)/],
-        [".", /is the working directory .* or holds it/],
-        [work, /is the working directory .* or holds it/],
-        ["..", /is the working directory .* or holds it/],
+        [".", /^"\." is or holds the working directory /],
+        [work, /is or holds the working directory /],
+        ["..", /^"\.\." is or holds the working directory /],
         ["notes.txt", /^notes\.txt is a file, not a checkpoint directory/],
       ];
       for (const [target, message] of cases) {
