@@ -1,8 +1,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { TokenlabError } from "../errors/tokenlab-error";
-import { replaceDirectoryAtomic } from "./atomic-write";
-import { readSafetensors, writeSafetensorsStreaming, type FloatDtype, type SafetensorsEntry, type TensorToWrite } from "./safetensors";
+import { recoverInterruptedSave, replaceDirectoryAtomic } from "./atomic-write";
+import { bytesPerElement, readSafetensors, writeSafetensorsStreaming, type FloatDtype, type SafetensorsEntry, type TensorToWrite } from "./safetensors";
 import { HfTokenizer } from "./tokenizer";
 
 /** The files of a Hugging Face checkpoint directory, parsed. Tensors are float32 host arrays. */
@@ -17,8 +17,12 @@ export interface Checkpoint {
 
 const SHARD_INDEX = "model.safetensors.index.json";
 
-/** Reads config.json, model.safetensors (or the shards of model.safetensors.index.json) and the tokenizer. */
+/**
+ * Reads config.json, model.safetensors (or the shards of model.safetensors.index.json) and the
+ * tokenizer. First repairs what a save killed midway left behind, so the checkpoint it replaced loads.
+ */
 export function readCheckpoint(dir: string): Checkpoint {
+  recoverInterruptedSave(dir);
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
     throw new TokenlabError(`checkpoint directory ${dir} does not exist`, { dir });
   }
@@ -97,7 +101,7 @@ function writeWeights(dir: string, tensors: readonly TensorToWrite[], maxShardBy
   const shards: TensorToWrite[][] = [[]];
   let shardBytes = 0;
   for (const tensor of tensors) {
-    const bytes = tensor.data.length * (tensor.dtype === "F32" ? 4 : 2);
+    const bytes = tensor.data.length * bytesPerElement(tensor.dtype);
     if (shardBytes > 0 && shardBytes + bytes > maxShardBytes) {
       shards.push([]);
       shardBytes = 0;
@@ -117,7 +121,7 @@ function writeWeights(dir: string, tensors: readonly TensorToWrite[], maxShardBy
     writeSafetensorsStreaming(path.join(dir, name), shard, metadata);
     for (const tensor of shard) {
       weightMap[tensor.name] = name;
-      totalSize += tensor.data.length * (tensor.dtype === "F32" ? 4 : 2);
+      totalSize += tensor.data.length * bytesPerElement(tensor.dtype);
     }
   });
   fs.writeFileSync(path.join(dir, SHARD_INDEX), JSON.stringify({ metadata: { total_size: totalSize }, weight_map: weightMap }, null, 2) + "\n");

@@ -6,6 +6,17 @@ import { bf16ToFloat32, f16ToFloat32, float32ToBf16, float32ToF16 } from "./floa
 /** Float dtypes tokenlab reads and writes; all are computed in float32. */
 export type FloatDtype = "F32" | "F16" | "BF16";
 const BYTES_PER_ELEMENT: Record<FloatDtype, number> = { F32: 4, F16: 2, BF16: 2 };
+export const FLOAT_DTYPES = Object.keys(BYTES_PER_ELEMENT) as FloatDtype[];
+
+/** Own keys only: `"constructor" in BYTES_PER_ELEMENT` is true, and must not pass as a dtype. */
+export function isFloatDtype(value: unknown): value is FloatDtype {
+  return typeof value === "string" && Object.hasOwn(BYTES_PER_ELEMENT, value);
+}
+
+/** Bytes one element of `dtype` takes on disk. */
+export function bytesPerElement(dtype: FloatDtype): number {
+  return BYTES_PER_ELEMENT[dtype];
+}
 
 /** One tensor of a safetensors file, converted to float32. */
 export interface SafetensorsEntry {
@@ -70,10 +81,10 @@ export function readSafetensors(
         continue;
       }
       const entry = value as HeaderEntry;
-      if (!(entry.dtype in BYTES_PER_ELEMENT)) {
+      if (!isFloatDtype(entry.dtype)) {
         throw fail(`tensor ${name} has dtype ${entry.dtype}; only F32, F16 and BF16 are supported`, { tensor: name });
       }
-      const dtype = entry.dtype as FloatDtype;
+      const dtype = entry.dtype;
       const [begin, end] = entry.data_offsets ?? [];
       if (!Array.isArray(entry.shape) || !Number.isInteger(begin) || !Number.isInteger(end)) {
         throw fail(`tensor ${name} has a malformed header entry`, { tensor: name });
@@ -149,6 +160,13 @@ function encodeHeader(tensors: readonly TensorToWrite[], metadata: Record<string
   if (Object.keys(metadata).length > 0) header.__metadata__ = metadata;
   let offset = 0;
   for (const tensor of tensors) {
+    // Checked at run time too: an unknown dtype would otherwise be written as F16 bytes under a header the
+    // file cannot satisfy (data_offsets [0, null]).
+    if (!isFloatDtype(tensor.dtype)) {
+      throw new TokenlabError(`tensor ${tensor.name}: cannot write dtype ${JSON.stringify(tensor.dtype)}; only ${FLOAT_DTYPES.join(", ")} are supported`, {
+        tensor: tensor.name,
+      });
+    }
     const count = tensor.shape.reduce((a, b) => a * b, 1);
     if (count !== tensor.data.length) {
       throw new TokenlabError(`tensor ${tensor.name}: ${tensor.data.length} values do not fill shape [${tensor.shape}]`, {

@@ -1,8 +1,9 @@
 import { ensureBackend } from "../backend/init-backend";
 import { baseModelDir } from "../base-model/location";
 import { TokenlabError } from "../errors/tokenlab-error";
+import { checkTargetDirectory } from "../hf/atomic-write";
 import { readCheckpoint, writeCheckpoint } from "../hf/checkpoint";
-import type { FloatDtype } from "../hf/safetensors";
+import { FLOAT_DTYPES, isFloatDtype, type FloatDtype } from "../hf/safetensors";
 import type { CausalLM } from "./causal-lm";
 import { architectureOf, familyFor } from "./registry";
 import { TransformerLM } from "./transformer-lm";
@@ -40,6 +41,8 @@ export interface SaveOptions {
  * atomically; files that are not part of a checkpoint (README...) are kept.
  */
 export async function saveModel(model: CausalLM, dir: string, options: SaveOptions = {}): Promise<void> {
+  checkTargetDirectory(dir); // also checked by the writer; here it fails before the weights are converted
+  checkSaveOptions(options);
   const family = familyFor(model.config.architecture);
   const rows = model.weights.get(model.layout.embedding)?.shape[0];
   if (rows === undefined) throw new TokenlabError(`model has no embedding tensor ${model.layout.embedding}`);
@@ -54,6 +57,40 @@ export async function saveModel(model: CausalLM, dir: string, options: SaveOptio
   const tensors = weightsToCheckpoint(family, config, model.weights).map((t) => ({ ...t, dtype }));
   const generationConfig = model instanceof TransformerLM ? model.generationConfig : undefined;
   writeCheckpoint(dir, { config: raw, tensors, tokenizer: model.tokenizer, generationConfig: generationConfig as Record<string, unknown>, maxShardBytes: options.maxShardBytes });
+}
+
+const SAVE_OPTION_KEYS: ReadonlyArray<keyof SaveOptions> = ["dtype", "maxShardBytes"];
+
+/** Every option is checked before anything is written: a bad one must never replace a good checkpoint. */
+function checkSaveOptions(options: SaveOptions): void {
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new TokenlabError(`saveModel options must be an object such as {dtype: "BF16"}, got ${shown(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!(SAVE_OPTION_KEYS as string[]).includes(key)) {
+      throw new TokenlabError(`unknown saveModel option "${key}"; the options are ${SAVE_OPTION_KEYS.join(", ")}`, { option: key });
+    }
+  }
+  const { dtype, maxShardBytes } = options;
+  if (dtype !== undefined && !isFloatDtype(dtype)) {
+    // A near miss ("f16", "bfloat16") gets the spelling that works.
+    const meant = FLOAT_DTYPES.find((d) => d === String(dtype).toUpperCase() || TORCH_DTYPES[d] === dtype);
+    throw new TokenlabError(
+      `saveModel dtype must be one of ${FLOAT_DTYPES.map((d) => `"${d}"`).join(", ")}, got ${shown(dtype)}${meant ? ` (did you mean "${meant}"?)` : ""}`,
+      { option: "dtype", dtype },
+    );
+  }
+  if (maxShardBytes !== undefined && !(Number.isSafeInteger(maxShardBytes) && maxShardBytes > 0)) {
+    throw new TokenlabError(`saveModel maxShardBytes must be a positive whole number of bytes, got ${shown(maxShardBytes)}`, {
+      option: "maxShardBytes",
+      maxShardBytes,
+    });
+  }
+}
+
+/** A value as the user wrote it: strings quoted, NaN and Infinity as themselves (JSON would say null). */
+function shown(value: unknown): string {
+  return typeof value === "string" ? JSON.stringify(value) : String(value);
 }
 
 /** The storage dtype a config.json names: "dtype" (transformers ≥ 4.56) or the older "torch_dtype". */

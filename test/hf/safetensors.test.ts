@@ -134,4 +134,24 @@ print(json.dumps([ours, theirs]))`;
   it("refuses to write values that do not fill the shape", () => {
     assert.throws(() => encodeSafetensors([{ name: "w", shape: [2, 2], data: new Float32Array(3), dtype: "F32" }]), /w: 3 values/);
   });
+
+  it("refuses to write a dtype it cannot store, before creating the file", () => {
+    const file = path.join(dir, "w.safetensors");
+    for (const dtype of ["F64", "f16", "constructor"]) {
+      const tensors = [{ name: "w", shape: [2], data: new Float32Array(2), dtype: dtype as FloatDtype }];
+      const named = (e: Error) => e instanceof TokenlabError && e.message === `tensor w: cannot write dtype "${dtype}"; only F32, F16, BF16 are supported`;
+      assert.throws(() => encodeSafetensors(tensors), named);
+      assert.throws(() => writeSafetensors(file, tensors), named);
+      assert.deepEqual(fs.readdirSync(dir), [], "no file and no temporary file");
+    }
+  });
+
+  it("refuses to read a dtype named after an Object property", () => {
+    const header = JSON.stringify({ w: { dtype: "constructor", shape: [2], data_offsets: [0, 8] } });
+    const prefix = Buffer.alloc(8);
+    prefix.writeBigUInt64LE(BigInt(header.length));
+    const file = path.join(dir, "w.safetensors");
+    fs.writeFileSync(file, Buffer.concat([prefix, Buffer.from(header), Buffer.alloc(8)]));
+    assert.throws(() => readSafetensors(file), (e: Error) => e instanceof TokenlabError && /tensor w has dtype constructor; only F32, F16 and BF16/.test(e.message));
+  });
 });

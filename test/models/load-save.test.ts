@@ -6,7 +6,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { initBackend } from "../../lib/backend/init-backend";
 import { TokenlabError } from "../../lib/errors/tokenlab-error";
 import { encodeSafetensors, readSafetensors } from "../../lib/hf/safetensors";
-import { loadModel, saveModel } from "../../lib/models/load-model";
+import { loadModel, saveModel, type SaveOptions } from "../../lib/models/load-model";
 import { TINY_ARCHITECTURES, writeTinyCheckpoint } from "../fixtures/tiny-checkpoint";
 import { assertSafetensorsFollowsSpec } from "../hf/safetensors-by-hand";
 import { relativeError, runReference } from "../reference/run-reference";
@@ -142,6 +142,61 @@ describe("loadModel / saveModel", function () {
     assert.equal(fs.readFileSync(path.join(dir("target"), "README.md"), "utf8"), "notes");
     assert.deepEqual((await loadModel(dir("target"))).logits(IDS).dataSync(), other.logits(IDS).dataSync());
     assert.deepEqual(fs.readdirSync(root).filter((f) => f.startsWith(".")), [], "no staging directories left behind");
+  });
+
+  /** Every file of a directory with its bytes, to show a failed save changed nothing. */
+  const snapshot = (d: string) => Object.fromEntries(fs.readdirSync(d).map((f) => [f, fs.readFileSync(path.join(d, f))]));
+  const leftovers = () => fs.readdirSync(root).filter((f) => f.startsWith("."));
+
+  describe("bad save options are refused before an existing checkpoint is touched", () => {
+    const cases: Array<[string, unknown, RegExp]> = [
+      ["an unknown dtype", { dtype: "F64" }, /dtype must be one of "F32", "F16", "BF16", got "F64"$/],
+      ["a lower-case dtype", { dtype: "f16" }, /got "f16" \(did you mean "F16"\?\)/],
+      ["a torch dtype name", { dtype: "bfloat16" }, /got "bfloat16" \(did you mean "BF16"\?\)/],
+      ["a zero shard size", { maxShardBytes: 0 }, /maxShardBytes must be a positive whole number of bytes, got 0/],
+      ["a NaN shard size", { maxShardBytes: NaN }, /maxShardBytes .* got NaN/],
+      ["a shard size given as a string", { maxShardBytes: "2GB" }, /maxShardBytes .* got "2GB"/],
+      ["a misspelt option", { shardSize: 1000 }, /unknown saveModel option "shardSize"; the options are dtype, maxShardBytes/],
+      ["options that are not an object", "BF16", /options must be an object .* got "BF16"/],
+    ];
+    for (const [label, options, message] of cases) {
+      it(label, async () => {
+        writeTinyCheckpoint(dir("kept"), { seed: 4 });
+        const before = snapshot(dir("kept"));
+        const model = await loadModel(dir("kept"));
+        await assert.rejects(saveModel(model, dir("kept"), options as SaveOptions), (e: Error) => e instanceof TokenlabError && message.test(e.message));
+        model.dispose();
+        assert.deepEqual(snapshot(dir("kept")), before);
+        assert.deepEqual(leftovers(), []);
+      });
+    }
+  });
+
+  it("refuses an empty path, the working directory, a folder holding it and a file, writing nothing", async () => {
+    writeTinyCheckpoint(dir("source"));
+    const model = await loadModel(dir("source"));
+    const work = dir("work");
+    fs.mkdirSync(work);
+    fs.writeFileSync(path.join(work, "notes.txt"), "keep me");
+    const cwd = process.cwd();
+    const before = { root: fs.readdirSync(root), work: snapshot(work) };
+    process.chdir(work);
+    try {
+      const cases: Array<[string, RegExp]> = [
+        ["", /^no directory to save into \(got ""\)/],
+        [".", /^"\." is or holds the working directory /],
+        [work, /is or holds the working directory /],
+        ["..", /^"\.\." is or holds the working directory /],
+        ["notes.txt", /^notes\.txt is a file, not a checkpoint directory/],
+      ];
+      for (const [target, message] of cases) {
+        await assert.rejects(saveModel(model, target), (e: Error) => e instanceof TokenlabError && message.test(e.message), JSON.stringify(target));
+        assert.deepEqual({ root: fs.readdirSync(root), work: snapshot(work) }, before, `nothing written for ${JSON.stringify(target)}`);
+      }
+    } finally {
+      process.chdir(cwd);
+      model.dispose();
+    }
   });
 
   describe("bad checkpoints give errors that name the problem", () => {
