@@ -1,6 +1,7 @@
 import * as ts from "@tslab/typescript-for-tslab";
 import vm from "node:vm";
 import { createConverter, isCompleteCode, type Converter } from "tslab/dist/converter";
+import { cellBindings, leaveUninitialized } from "./cell-bindings";
 import { compileFailure, runtimeFailure, type CellFailure, type CellLocation } from "./cell-failure";
 import { CELL_PRELUDE, type CellGlobals } from "./cell-prelude";
 import { expandShorthandProperties } from "./expand-shorthand-properties";
@@ -86,8 +87,9 @@ export class CellExecutor {
       return { status: "ok", value: undefined, hasValue: false };
     }
     this.locations.set(location.scriptName, location);
+    const bindings = cellBindings(converted.output);
     const prefix = converted.hasToplevelAwait ? "(async function (exports, require) {" : "(function (exports, require) {";
-    const script = `${prefix}\n${converted.output}\n})(${CELL_SCOPE}.exports, ${CELL_SCOPE}.require)`;
+    const script = `${prefix}\n${bindings.script}\n})(${CELL_SCOPE}.exports, ${CELL_SCOPE}.require)`;
     (globalThis as Record<string, unknown>)[CELL_SCOPE] = { exports: this.exportsProxy, require: this.cellRequire };
     let value: unknown;
     try {
@@ -95,6 +97,10 @@ export class CellExecutor {
       // A SIGINT that came while compiling (the event loop was blocked) is handled in the next
       // loop turn's poll phase; two check-phase turns let it reject `stop` before the code starts.
       for (let turn = 0; turn < 2; turn++) await Promise.race([stop, new Promise((resolve) => setImmediate(resolve))]);
+      // From here on the cell's declarations count, whatever ends the cell: each name is filled
+      // when its declaration runs, and one never reached stays uninitialized (a ReferenceError).
+      leaveUninitialized(this.exports, bindings.names.filter((name) => name !== converted.lastExpressionVar), label);
+      this.previousDeclarations = converted.declOutput ?? "";
       const returned: unknown = vm.runInThisContext(script, { filename: location.scriptName, breakOnSigint: true });
       if (converted.hasToplevelAwait) await Promise.race([returned, stop]);
       value = this.takeLastValue(converted.lastExpressionVar);
@@ -103,11 +109,11 @@ export class CellExecutor {
       // One macrotask turn lets unhandled rejections of this cell surface while it still runs.
       await Promise.race([new Promise((resolve) => setImmediate(resolve)), stop]);
     } catch (thrown) {
+      if (converted.lastExpressionVar) delete this.exports[converted.lastExpressionVar];
       return this.failed(thrown);
     } finally {
       this.onUserCode(false);
     }
-    this.previousDeclarations = converted.declOutput ?? "";
     return { status: "ok", value, hasValue: value !== undefined };
   }
 
