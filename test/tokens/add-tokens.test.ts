@@ -162,7 +162,7 @@ describe("addTokens", function () {
         [() => addTokens(model, ["<a>"], { seed: 0.5 }), /seed must be a finite integer, got 0.5/],
         [() => addTokens(model, ["<a>"], { init: "meen" as "mean" }), /addTokens option init must be one of "random", "zeros", "mean", "mvn-mean", "noisy-mean", got "meen"/],
         [() => addTokens(model, [{ content: "<a>", special: "yes" as unknown as boolean }]), /token spec #0 \("<a>"\) option special must be true or false, got "yes"/],
-        [() => addTokens(model, ["<b>", { content: "<a>", single_word: true } as object as string]), /unknown token spec #1 \("<a>"\) option "single_word"; the options are content, init, description, special, lstrip, rstrip, singleWord, normalized/],
+        [() => addTokens(model, ["<b>", { content: "<a>", single_word: true } as unknown as string]), /unknown token spec #1 \("<a>"\) option "single_word"; the options are content, init, description, special, lstrip, rstrip, singleWord, normalized/],
         [() => addTokens(model, [{ content: "<a>", init: { from: 99999 as unknown as string } }]), /init.from must be a string or a non-empty list of strings, got 99999/],
         [() => addTokens(model, [{ content: "<a>", init: { interpolate: { from: "x", alpha: 2 } } }]), /init.interpolate.alpha must be a finite number ≥ 0 and ≤ 1, got 2/],
         [() => addTokens(model, [{ content: "<a>", init: { random: { std: -1 } } }]), /init.random.std must be a finite number ≥ 0, got -1/],
