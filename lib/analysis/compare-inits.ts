@@ -1,5 +1,5 @@
 import type { Example } from "../data/examples";
-import { isTrainingData, prepareData, type TrainingData } from "../data/prepare-data";
+import { dataOptionsOf, isTrainingData, prepareData, type TrainingData } from "../data/prepare-data";
 import { lineChart } from "../display/charts";
 import type { Figure } from "../display/figure";
 import { LiveDisplay } from "../display/live-display";
@@ -54,11 +54,13 @@ export async function compareInits(
   const named: Array<[string, InitStrategy]> = Array.isArray(strategies)
     ? strategies.map((s) => [strategyLabel(s), s])
     : Object.entries(strategies as Record<string, InitStrategy>);
+  // compareInits' own options stay here; the rest are train's (which refuses keys it does not know).
+  const { targetLoss, referenceTexts, addTokensOptions, ...trainOptions } = options;
   const seed = options.seed ?? 0;
-  const added = named.map(([, strategy]) => addTokens(base, tokens, { ...options.addTokensOptions, seed, init: strategy }));
+  const added = named.map(([, strategy]) => addTokens(base, tokens, { ...addTokensOptions, seed, init: strategy }));
   // Every variant has the same tokenizer, so one preparation gives all of them identical rows.
-  const prepared = isTrainingData(data) ? data : prepareData(added[0].model.tokenizer, data, { ...options, seed });
-  const texts = options.referenceTexts ?? prepared.train.slice(0, 8).map((row) => added[0].model.tokenizer.decode(row.inputIds));
+  const prepared = isTrainingData(data) ? data : prepareData(added[0].model.tokenizer, data, { ...dataOptionsOf(options), seed });
+  const texts = referenceTexts ?? prepared.train.slice(0, 8).map((row) => added[0].model.tokenizer.decode(row.inputIds));
   const report = initReport(base, Object.fromEntries(named.map(([name], i) => [name, added[i]])), texts);
 
   const live = new LiveDisplay({ minIntervalMs: 250 });
@@ -73,7 +75,7 @@ export async function compareInits(
       const curve = { name, history: [] as StepRecord[] };
       curves.push(curve);
       const run = train(added[index], prepared, {
-        ...options,
+        ...trainOptions,
         seed,
         display: false,
         onStep: (record) => {
@@ -98,7 +100,7 @@ export async function compareInits(
     live.close();
     progressDisplay.close();
   }
-  return new InitComparison(variants, report.rows, options.targetLoss);
+  return new InitComparison(variants, report.rows, targetLoss);
 }
 
 export class InitComparison {

@@ -80,3 +80,14 @@ export function assertNotDisposed(model: CausalLM, action: string): void {
     }
   }
 }
+
+/** Throws unless every id is a token of `model`: known to its tokenizer and backed by an embedding row. */
+export function assertTokenIds(model: CausalLM, ids: readonly unknown[], what: string): void {
+  const rows = model.weights.get(model.layout.embedding)?.shape[0] ?? 0;
+  const tokens = Math.min(model.tokenizer.size, rows);
+  const bad = ids.find((id) => !Number.isInteger(id) || (id as number) < 0 || (id as number) >= tokens);
+  if (bad !== undefined) {
+    throw new TokenlabError(`${what}: ${JSON.stringify(bad)} is not a token id of this model (its tokens are ids 0…${tokens - 1})`, { id: bad, tokens });
+  }
+}
+
