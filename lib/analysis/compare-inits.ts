@@ -6,6 +6,8 @@ import { LiveDisplay } from "../display/live-display";
 import { JUPYTER_DISPLAY, type MimeBundle } from "../display/mime-bundle";
 import { ProgressBar } from "../display/progress-bar";
 import { Table } from "../display/table";
+import { optionChecks } from "../errors/option-checks";
+import { TokenlabError } from "../errors/tokenlab-error";
 import type { CausalLM } from "../models/causal-lm";
 import { notebookHost } from "../runtime/notebook-host";
 import { addTokens, type AddTokensOptions } from "../tokens/add-tokens";
@@ -16,7 +18,7 @@ import type { TokenSpec } from "../tokens/token-spec";
 import type { Run, TrainResult } from "../train/run";
 import type { StepRecord } from "../train/run-records";
 import { train } from "../train/train";
-import type { TrainOptions } from "../train/train-options";
+import { resolveOptions, type TrainOptions } from "../train/train-options";
 
 export interface CompareInitsOptions extends TrainOptions {
   /** New-token loss every variant is timed to (default: the highest final smoothed new-token loss, a level all reached). */
@@ -56,6 +58,13 @@ export async function compareInits(
     : Object.entries(strategies as Record<string, InitStrategy>);
   // compareInits' own options stay here; the rest are train's (which refuses keys it does not know).
   const { targetLoss, referenceTexts, addTokensOptions, ...trainOptions } = options;
+  // Bad options fail here, before any variant is built or trained.
+  const checks = optionChecks(TokenlabError, "compareInits option");
+  checks.number("targetLoss", targetLoss);
+  if (referenceTexts !== undefined && !(Array.isArray(referenceTexts) && referenceTexts.every((t) => typeof t === "string"))) {
+    checks.fail("referenceTexts", "must be a list of strings", referenceTexts);
+  }
+  resolveOptions(trainOptions);
   const seed = options.seed ?? 0;
   const added = named.map(([, strategy]) => addTokens(base, tokens, { ...addTokensOptions, seed, init: strategy }));
   // Every variant has the same tokenizer, so one preparation gives all of them identical rows.

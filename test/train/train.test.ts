@@ -239,6 +239,10 @@ describe("train()", function () {
     assert.equal(result.status, "stopped");
     assert.equal(result.steps, 2);
     assert.deepEqual(run.events.map((e) => e.kind).slice(-1), ["stopped"]);
+    // Bad resume options are refused and leave the run as it was.
+    assert.throws(() => run.resume({ steps: NaN }), /resume option steps must be a finite integer ≥ 0, got NaN/);
+    assert.throws(() => run.resume({ step: 3 } as object), /unknown resume option "step"; the options are steps, signal/);
+    assert.equal(run.status, "stopped");
     // The latest weights are those of step 2: resuming from them continues to step 20.
     const resumed = await run.resume();
     assert.equal(resumed.steps, 20);
