@@ -97,21 +97,21 @@ export function checkInitStrategy(checks: OptionChecks, name: string, strategy: 
     const list = Array.isArray(value) ? value : [value];
     if (list.length === 0 || !list.every((text) => typeof text === "string")) checks.fail(key, "must be a string or a non-empty list of strings", value);
   };
-  const object = (typeof strategy === "object" && strategy !== null ? strategy : {}) as Record<string, unknown>;
-  const kind = Object.keys(object)[0];
-  if (kind === "random" && Object.keys(object).length === 1) {
+  const object = (typeof strategy === "object" && strategy !== null && !Array.isArray(strategy) ? strategy : {}) as Record<string, unknown>;
+  const kind = ["random", "from", "describe", "interpolate"].find((key) => key in object);
+  if (kind !== undefined) checks.knownKeys(object, kind === "describe" ? ["describe", "noise"] : [kind], name);
+  if (kind === "random") {
     const random = object.random as { std?: unknown } | null;
     if (typeof random !== "object" || random === null) return checks.fail(`${name}.random`, "must be {std: number}", random);
     checks.knownKeys(random, ["std"], `${name}.random`);
     return checks.number(`${name}.random.std`, random.std ?? NaN, { min: 0 });
   }
-  if (kind === "from" && Object.keys(object).length === 1) return texts(`${name}.from`, object.from);
+  if (kind === "from") return texts(`${name}.from`, object.from);
   if (kind === "describe") {
-    checks.knownKeys(object, ["describe", "noise"], name);
     if (typeof object.describe !== "string") checks.fail(`${name}.describe`, "must be a string", object.describe);
     return checks.boolean(`${name}.noise`, object.noise);
   }
-  if (kind === "interpolate" && Object.keys(object).length === 1) {
+  if (kind === "interpolate") {
     const interpolate = object.interpolate as { from?: unknown; alpha?: unknown } | null;
     if (typeof interpolate !== "object" || interpolate === null) return checks.fail(`${name}.interpolate`, "must be {from, alpha}", interpolate);
     checks.knownKeys(interpolate, ["from", "alpha"], `${name}.interpolate`);

@@ -174,6 +174,10 @@ describe("addTokens", function () {
       }
       assert.equal(tf.memory().numTensors, tensors);
       assert.equal(model.tokenizer.tokenToId("<a>"), undefined);
+      // The checks accept every valid form, whatever the key order.
+      const valid = addTokens(model, [{ content: "<n>", init: { noise: true, describe: "the dog" } }, { content: "<i>", init: { interpolate: { alpha: 0.5, from: ["a", "b"] } } }]);
+      assert.deepEqual(valid.tokens.map((t) => t.kind), ["new", "new"]);
+      (valid.model as typeof model).dispose([model.weights]);
     } finally {
       model.dispose();
       remove();
