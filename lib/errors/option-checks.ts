@@ -35,6 +35,9 @@ export function optionChecks(ErrorType: ErrorClass, where: string): OptionChecks
   return {
     fail,
     knownKeys(object, allowed, name) {
+      if (typeof object !== "object" || object === null || Array.isArray(object)) {
+        throw new ErrorType(`${where}s${name === undefined ? "" : ` of ${name}`} must be an object {${allowed.join(", ")}}, got ${show(object)}`, { value: object });
+      }
       for (const key of Object.keys(object)) {
         if (!allowed.includes(key)) {
           const within = name === undefined ? "" : ` in ${name}`;

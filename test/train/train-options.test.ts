@@ -46,6 +46,7 @@ describe("training options", () => {
       [{ learningRate: 1e-3 }, /unknown train option "learningRate"; the options are seqLen, evalFraction, seed, lossOn, separatorId, strategy, newIds, steps, batchSize, lr,/],
       [{ restoreBest: "yes" }, /restoreBest must be true or false, got "yes"/],
     ];
+    assert.throws(() => resolveOptions(null as unknown as TrainOptions), /train options must be an object \{seqLen, evalFraction, .*\}, got null/);
     for (const [options, message] of cases) {
       assert.throws(() => resolveOptions(options as TrainOptions), (error: unknown) => error instanceof TrainingError && message.test((error as Error).message), JSON.stringify(options));
     }
