@@ -1,11 +1,13 @@
 import type { Example } from "../data/examples";
-import { isTrainingData, prepareData, type TrainingData } from "../data/prepare-data";
+import { dataOptionsOf, isTrainingData, prepareData, type TrainingData } from "../data/prepare-data";
 import { lineChart } from "../display/charts";
 import type { Figure } from "../display/figure";
 import { LiveDisplay } from "../display/live-display";
 import { JUPYTER_DISPLAY, type MimeBundle } from "../display/mime-bundle";
 import { ProgressBar } from "../display/progress-bar";
 import { Table } from "../display/table";
+import { optionChecks } from "../errors/option-checks";
+import { TokenlabError } from "../errors/tokenlab-error";
 import type { CausalLM } from "../models/causal-lm";
 import { notebookHost } from "../runtime/notebook-host";
 import { addTokens, type AddTokensOptions } from "../tokens/add-tokens";
@@ -16,7 +18,7 @@ import type { TokenSpec } from "../tokens/token-spec";
 import type { Run, TrainResult } from "../train/run";
 import type { StepRecord } from "../train/run-records";
 import { train } from "../train/train";
-import type { TrainOptions } from "../train/train-options";
+import { resolveOptions, type TrainOptions } from "../train/train-options";
 
 export interface CompareInitsOptions extends TrainOptions {
   /** New-token loss every variant is timed to (default: the highest final smoothed new-token loss, a level all reached). */
@@ -54,11 +56,20 @@ export async function compareInits(
   const named: Array<[string, InitStrategy]> = Array.isArray(strategies)
     ? strategies.map((s) => [strategyLabel(s), s])
     : Object.entries(strategies as Record<string, InitStrategy>);
+  // compareInits' own options stay here; the rest are train's (which refuses keys it does not know).
+  const { targetLoss, referenceTexts, addTokensOptions, ...trainOptions } = options;
+  // Bad options fail here, before any variant is built or trained.
+  const checks = optionChecks(TokenlabError, "compareInits option");
+  checks.number("targetLoss", targetLoss);
+  if (referenceTexts !== undefined && !(Array.isArray(referenceTexts) && referenceTexts.every((t) => typeof t === "string"))) {
+    checks.fail("referenceTexts", "must be a list of strings", referenceTexts);
+  }
+  resolveOptions(trainOptions);
   const seed = options.seed ?? 0;
-  const added = named.map(([, strategy]) => addTokens(base, tokens, { ...options.addTokensOptions, seed, init: strategy }));
+  const added = named.map(([, strategy]) => addTokens(base, tokens, { ...addTokensOptions, seed, init: strategy }));
   // Every variant has the same tokenizer, so one preparation gives all of them identical rows.
-  const prepared = isTrainingData(data) ? data : prepareData(added[0].model.tokenizer, data, { ...options, seed });
-  const texts = options.referenceTexts ?? prepared.train.slice(0, 8).map((row) => added[0].model.tokenizer.decode(row.inputIds));
+  const prepared = isTrainingData(data) ? data : prepareData(added[0].model.tokenizer, data, { ...dataOptionsOf(options), seed });
+  const texts = referenceTexts ?? prepared.train.slice(0, 8).map((row) => added[0].model.tokenizer.decode(row.inputIds));
   const report = initReport(base, Object.fromEntries(named.map(([name], i) => [name, added[i]])), texts);
 
   const live = new LiveDisplay({ minIntervalMs: 250 });
@@ -73,7 +84,7 @@ export async function compareInits(
       const curve = { name, history: [] as StepRecord[] };
       curves.push(curve);
       const run = train(added[index], prepared, {
-        ...options,
+        ...trainOptions,
         seed,
         display: false,
         onStep: (record) => {
@@ -98,7 +109,7 @@ export async function compareInits(
     live.close();
     progressDisplay.close();
   }
-  return new InitComparison(variants, report.rows, options.targetLoss);
+  return new InitComparison(variants, report.rows, targetLoss);
 }
 
 export class InitComparison {

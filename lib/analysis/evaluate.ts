@@ -5,7 +5,9 @@ import { isTrainingData, prepareData, type TrainingData } from "../data/prepare-
 import { JUPYTER_DISPLAY, type MimeBundle } from "../display/mime-bundle";
 import { Table } from "../display/table";
 import { TokenlabError } from "../errors/tokenlab-error";
-import type { CausalLM } from "../models/causal-lm";
+import { optionChecks } from "../errors/option-checks";
+import { assertNotDisposed, assertTokenIds, type CausalLM } from "../models/causal-lm";
+import { assertSequenceFits } from "../models/model-config";
 import { tokenLogProbs } from "../models/token-log-probs";
 import { batchTensors } from "../train/train-step";
 import { crossEntropy } from "../train/cross-entropy";
@@ -61,9 +63,18 @@ export interface EvaluationMetrics {
  */
 export function evaluate(model: CausalLM | { model: CausalLM; newIds: readonly number[] }, data: EvalData, options: EvaluateOptions = {}): EvaluationReport {
   const target = "model" in model && "newIds" in model ? model.model : (model as CausalLM);
+  const checks = optionChecks(TokenlabError, "evaluate option");
+  checks.knownKeys(options, ["newIds", "plainText", "base", "batchSize", "seqLen"]);
+  checks.number("batchSize", options.batchSize, { integer: true, min: 1 });
+  if (options.newIds !== undefined && !Array.isArray(options.newIds)) checks.fail("newIds", "must be a list of token ids", options.newIds);
+  assertNotDisposed(target, "evaluate");
+  if (options.base) assertNotDisposed(options.base, "evaluate: options.base");
   const newIds = [...(options.newIds ?? ("newIds" in model ? model.newIds : []))];
+  // A row for an id that is no token would report metrics of nothing.
+  assertTokenIds(target, newIds, "evaluate: newIds");
   const batchSize = options.batchSize ?? 8;
   const rows = toRows(target, data, options.seqLen);
+  assertSequenceFits(target.config, rows[0]?.inputIds.length ?? 0, "evaluate: seqLen");
   const counts = { newLoss: 0, newCorrect: 0, newCount: 0, loss: 0, correct: 0, count: 0 };
   const perToken = new Map(newIds.map((id) => [id, { tp: 0, predicted: 0, support: 0 }]));
   forEachBatch(target, rows, batchSize, (labels, nll, argmax) => {

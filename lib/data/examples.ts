@@ -29,13 +29,16 @@ export function readJsonl(file: string): Example[] {
       } catch (cause) {
         throw new DataError(`${file}:${index + 1} is not valid JSON`, { file, line: index + 1 }, { cause });
       }
-      examples.push(toExample(value, { file, line: index + 1 }));
+      examples.push(toExample(value, `${file}:${index + 1}`, { file, line: index + 1 }));
     });
   return examples;
 }
 
-/** Validates one example object (as found in JSONL or passed by the user). */
-export function toExample(value: unknown, where: Record<string, unknown> = {}): Example {
+/**
+ * Validates one example object (as found in JSONL or passed by the user). `where` starts the error
+ * message (e.g. "data.jsonl:3" or "example #2") — the kernel shows the message, not the context.
+ */
+export function toExample(value: unknown, where = "example", context: Record<string, unknown> = {}): Example {
   if (typeof value === "string") return { text: value };
   const record = value as Record<string, unknown> | null;
   if (record && typeof record.text === "string") return { text: record.text };
@@ -43,12 +46,18 @@ export function toExample(value: unknown, where: Record<string, unknown> = {}): 
     record.messages.forEach((message: unknown, i: number) => {
       const m = message as Partial<ChatMessage> | null;
       if (!m || typeof m.role !== "string" || typeof m.content !== "string") {
-        throw new DataError(`message ${i} needs string "role" and "content"`, { ...where, message: i });
+        throw new DataError(`${where}: message ${i} needs string "role" and "content"`, { ...context, message: i });
       }
     });
     return { messages: record.messages as ChatMessage[] };
   }
-  throw new DataError('an example must be a string, {"text": string} or {"messages": [{role, content}]}', where);
+  throw new DataError(`${where}: an example must be a string, {"text": string} or {"messages": [{role, content}]}; got ${describe(value)}`, context);
+}
+
+/** A short description of a wrong example: its JSON, cut at 80 characters. */
+function describe(value: unknown): string {
+  const json = JSON.stringify(value) ?? String(value);
+  return json.length > 80 ? `${json.slice(0, 77)}...` : json;
 }
 
 function readUtf8(file: string): string {

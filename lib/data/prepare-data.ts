@@ -1,4 +1,5 @@
 import type { HfTokenizer } from "../hf/tokenizer";
+import { optionChecks } from "../errors/option-checks";
 import { DataError } from "./data-error";
 import { readJsonl, readTextFile, toExample, type Example } from "./examples";
 import { packExamples, type PackedSequence } from "./pack";
@@ -25,6 +26,13 @@ export interface PrepareDataOptions {
   separatorId?: number | null;
 }
 
+export const PREPARE_DATA_OPTIONS = ["seqLen", "evalFraction", "seed", "lossOn", "separatorId"] as const satisfies ReadonlyArray<keyof PrepareDataOptions>;
+
+/** The data options within a larger options object (train's, compareInits'), for prepareData. */
+export function dataOptionsOf(options: PrepareDataOptions): PrepareDataOptions {
+  return Object.fromEntries(PREPARE_DATA_OPTIONS.filter((key) => options[key] !== undefined).map((key) => [key, options[key]]));
+}
+
 /**
  * Turns a data source into train/eval rows: a path (`.jsonl` → JSON Lines of {text}/{messages};
  * anything else → plain text split into paragraphs), or an array of strings / examples.
@@ -34,11 +42,16 @@ export function prepareData(
   source: string | ReadonlyArray<string | Example>,
   options: PrepareDataOptions = {},
 ): TrainingData {
+  const checks = optionChecks(DataError, "prepareData option");
+  checks.knownKeys(options, PREPARE_DATA_OPTIONS);
+  checks.number("seqLen", options.seqLen, { integer: true, min: 1 });
+  checks.number("evalFraction", options.evalFraction, { min: 0, below: 1 });
+  checks.number("seed", options.seed, { integer: true });
+  checks.oneOf("lossOn", options.lossOn, ["all", "assistant"] satisfies LossOn[]);
+  if (options.separatorId !== null) checks.number("separatorId", options.separatorId, { integer: true, min: 0 });
   const seqLen = options.seqLen ?? 128;
   const evalFraction = options.evalFraction ?? 0.1;
-  if (!(Number.isInteger(seqLen) && seqLen > 0)) throw new DataError("seqLen must be a positive integer", { seqLen });
-  if (!(evalFraction >= 0 && evalFraction < 1)) throw new DataError("evalFraction must be in [0, 1)", { evalFraction });
-  const examples = typeof source === "string" ? readSource(source) : source.map((item, i) => toExample(item, { example: i }));
+  const examples = typeof source === "string" ? readSource(source) : source.map((item, i) => toExample(item, `example #${i}`, { example: i }));
   if (examples.length === 0) throw new DataError("no examples in the training data", { source: typeof source === "string" ? source : "array" });
   const order = shuffled(examples, seededRandom(options.seed ?? 0));
   const evalCount = evalFraction === 0 ? 0 : Math.min(order.length - 1, Math.max(1, Math.round(order.length * evalFraction)));

@@ -23,8 +23,12 @@ const SHARD_INDEX = "model.safetensors.index.json";
  */
 export function readCheckpoint(dir: string): Checkpoint {
   recoverInterruptedSave(dir);
-  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
-    throw new TokenlabError(`checkpoint directory ${dir} does not exist`, { dir });
+  if (!fs.existsSync(dir)) throw new TokenlabError(`checkpoint directory ${dir} does not exist`, { dir });
+  if (!fs.statSync(dir).isDirectory()) {
+    throw new TokenlabError(
+      `${dir} is a file; a checkpoint is the directory that holds config.json, the safetensors and the tokenizer files: pass ${path.dirname(dir)}`,
+      { dir },
+    );
   }
   const config = readJsonFile(path.join(dir, "config.json"));
   const tensors = readWeights(dir);
@@ -129,9 +133,14 @@ function writeWeights(dir: string, tensors: readonly TensorToWrite[], maxShardBy
 
 function readJsonFile(file: string): Record<string, unknown> {
   if (!fs.existsSync(file)) throw new TokenlabError(`missing file ${file}`, { file });
+  let value: unknown;
   try {
-    return JSON.parse(fs.readFileSync(file, "utf8"));
+    value = JSON.parse(fs.readFileSync(file, "utf8"));
   } catch (cause) {
     throw new TokenlabError(`${file} is not valid JSON: ${(cause as Error).message}`, { file }, { cause });
   }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new TokenlabError(`${file} must hold a JSON object, got ${JSON.stringify(value)?.slice(0, 40)}`, { file });
+  }
+  return value as Record<string, unknown>;
 }

@@ -80,6 +80,9 @@ export function readSafetensors(
         metadata = value as Record<string, string>;
         continue;
       }
+      if (typeof value !== "object" || value === null || Array.isArray(value)) {
+        throw fail(`tensor ${name} has a malformed header entry ${JSON.stringify(value)} (expected {dtype, shape, data_offsets})`, { tensor: name });
+      }
       const entry = value as HeaderEntry;
       if (!isFloatDtype(entry.dtype)) {
         throw fail(`tensor ${name} has dtype ${entry.dtype}; only F32, F16 and BF16 are supported`, { tensor: name });

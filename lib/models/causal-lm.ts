@@ -1,4 +1,5 @@
 import type * as tf from "@tensorflow/tfjs-core";
+import { TokenlabError } from "../errors/tokenlab-error";
 import type { HfTokenizer } from "../hf/tokenizer";
 import type { ModelConfig } from "./model-config";
 
@@ -65,3 +66,28 @@ export interface CausalLM {
   /** A new model of the same family with other weights/config/tokenizer (tensors are shared, not copied). */
   withChanges(changes: { weights?: WeightMap; config?: ModelConfig; tokenizer?: HfTokenizer }): CausalLM;
 }
+
+/**
+ * Throws a clear error when `model`'s tensors were freed (`model.dispose()`), instead of tfjs's
+ * "Tensor is disposed" from deep inside `action`.
+ */
+export function assertNotDisposed(model: CausalLM, action: string): void {
+  for (const [name, tensor] of model.weights) {
+    if (tensor.isDisposed) {
+      throw new TokenlabError(`${action}: the model was disposed (its tensor ${name} is freed); load it again or keep a model that is still in use`, {
+        tensor: name,
+      });
+    }
+  }
+}
+
+/** Throws unless every id is a token of `model`: known to its tokenizer and backed by an embedding row. */
+export function assertTokenIds(model: CausalLM, ids: readonly unknown[], what: string): void {
+  const rows = model.weights.get(model.layout.embedding)?.shape[0] ?? 0;
+  const tokens = Math.min(model.tokenizer.size, rows);
+  const bad = ids.find((id) => !Number.isInteger(id) || (id as number) < 0 || (id as number) >= tokens);
+  if (bad !== undefined) {
+    throw new TokenlabError(`${what}: ${JSON.stringify(bad)} is not a token id of this model (its tokens are ids 0…${tokens - 1})`, { id: bad, tokens });
+  }
+}
+

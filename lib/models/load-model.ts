@@ -24,6 +24,13 @@ export async function loadModel(dir: string = baseModelDir()): Promise<Transform
   const architecture = architectureOf(checkpoint.config);
   const family = familyFor(architecture);
   const config = family.parseConfig(withDtype(checkpoint.config, checkpoint.dtype), architecture);
+  // Refused here, not when one of those ids first reaches the embedding lookup deep inside a forward pass.
+  if (checkpoint.tokenizer.size > config.vocabSize) {
+    throw new TokenlabError(
+      `${dir}: the tokenizer has ids up to ${checkpoint.tokenizer.size - 1} but the embedding has only ${config.vocabSize} rows (config.json vocab_size); tokenizer.json and the weights do not belong together`,
+      { dir, tokenizerSize: checkpoint.tokenizer.size, rows: config.vocabSize },
+    );
+  }
   const weights = weightsFromCheckpoint(family, config, checkpoint.tensors);
   return new TransformerLM(family, config, checkpoint.tokenizer, weights, checkpoint.generationConfig);
 }

@@ -11,6 +11,8 @@ export interface ConfigKeys {
   headDim?: string;
   intermediateSize: string;
   maxPositionEmbeddings: string;
+  /** Positions come from a learned table of maxPositionEmbeddings rows (a hard limit on length). */
+  learnedPositions?: boolean;
   /** transformers' default for tie_word_embeddings differs by family. */
   tieDefault: boolean;
   /** intermediate size when the key is absent or null, from the hidden size. */
@@ -27,6 +29,7 @@ export function parseModelConfig(raw: Record<string, unknown>, architecture: str
   };
   const hiddenSize = need(keys.hiddenSize);
   const numHeads = need(keys.numHeads);
+  const maxPositionEmbeddings = need(keys.maxPositionEmbeddings);
   const optional = (key: string | undefined, fallback: number) =>
     key !== undefined && raw[key] !== undefined && raw[key] !== null ? need(key) : fallback;
   const headDim = optional(keys.headDim, hiddenSize / numHeads);
@@ -40,7 +43,8 @@ export function parseModelConfig(raw: Record<string, unknown>, architecture: str
     numKeyValueHeads: optional(keys.numKeyValueHeads, numHeads),
     headDim,
     intermediateSize: optional(keys.intermediateSize, keys.intermediateDefault?.(hiddenSize) ?? NaN),
-    maxPositionEmbeddings: need(keys.maxPositionEmbeddings),
+    maxPositionEmbeddings,
+    positionLimit: keys.learnedPositions ? { length: maxPositionEmbeddings, key: keys.maxPositionEmbeddings } : null,
     tieWordEmbeddings: typeof raw.tie_word_embeddings === "boolean" ? raw.tie_word_embeddings : keys.tieDefault,
     initializerRange: typeof raw.initializer_range === "number" ? raw.initializer_range : 0.02,
     raw,

@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { TokenlabError } from "../errors/tokenlab-error";
 import type { HfTokenizer } from "../hf/tokenizer";
-import type { CausalLM, GenerateOptions, ParameterLayout, WeightMap } from "./causal-lm";
+import { assertNotDisposed, type CausalLM, type GenerateOptions, type ParameterLayout, type WeightMap } from "./causal-lm";
 import { generateIds } from "./generate";
 import type { ModelFamily } from "./model-family";
 import type { ModelConfig } from "./model-config";
@@ -34,6 +34,7 @@ export class TransformerLM implements CausalLM {
     if (length === 0 || ids.some((row) => row.length !== length)) {
       throw new TokenlabError("logits() needs a non-empty batch of equally long id lists", { lengths: ids.map((r) => r.length) });
     }
+    assertNotDisposed(this, "logits");
     const rows = this.weights.get(this.layout.embedding)!.shape[0];
     const bad = ids.flat().find((id) => !Number.isInteger(id) || id < 0 || id >= rows);
     if (bad !== undefined) throw new TokenlabError(`token id ${bad} is outside the embedding (${rows} rows)`, { id: bad, rows });
@@ -41,6 +42,7 @@ export class TransformerLM implements CausalLM {
   }
 
   generate(prompt: string | number[], options: GenerateOptions = {}): Promise<{ ids: number[]; text: string }> {
+    assertNotDisposed(this, "generate");
     const promptIds = typeof prompt === "string" ? this.tokenizer.encode(prompt, { addSpecialTokens: true }) : prompt;
     if (promptIds.length === 0) throw new TokenlabError("generate() needs a non-empty prompt");
     return generateIds(

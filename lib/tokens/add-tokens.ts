@@ -1,9 +1,10 @@
 import * as tf from "@tensorflow/tfjs-core";
-import type { CausalLM, WeightMap } from "../models/causal-lm";
+import { optionChecks } from "../errors/option-checks";
+import { assertNotDisposed, type CausalLM, type WeightMap } from "../models/causal-lm";
 import { AddTokensError } from "./add-tokens-error";
 import { AddTokensResult, type AddedTokenInfo } from "./add-tokens-result";
 import { growMatrix } from "./grow-matrix";
-import { strategySourceTexts, type InitContext, type InitStrategy } from "./init-strategies";
+import { checkInitStrategy, strategySourceTexts, type InitContext, type InitStrategy } from "./init-strategies";
 import { seededGaussian } from "./seeded-gaussian";
 import { resolveTokenSpec, type TokenSpec } from "./token-spec";
 import { planTokens, withAddedTokens, type OnExisting } from "./tokenizer-edit";
@@ -32,6 +33,13 @@ export interface AddTokensOptions {
  * strategy that fails.
  */
 export function addTokens(model: CausalLM, specs: TokenSpec | TokenSpec[], options: AddTokensOptions = {}): AddTokensResult {
+  assertNotDisposed(model, "addTokens");
+  const checks = optionChecks(AddTokensError, "addTokens option");
+  checks.knownKeys(options, ["init", "padToMultipleOf", "seed", "onExisting"]);
+  checks.oneOf("onExisting", options.onExisting, ["skip", "error", "reuse"] satisfies OnExisting[]);
+  checks.number("padToMultipleOf", options.padToMultipleOf, { integer: true, min: 1 });
+  checks.number("seed", options.seed, { integer: true });
+  checkInitStrategy(checks, "init", options.init);
   const resolved = (Array.isArray(specs) ? specs : [specs]).map(resolveTokenSpec);
   const defaultInit = options.init ?? "mean";
   const contents = new Set(resolved.map((spec) => spec.content));
@@ -107,9 +115,5 @@ function weight(model: CausalLM, name: string): tf.Tensor2D {
 }
 
 function roundUp(rows: number, multiple: number | undefined): number {
-  if (multiple === undefined) return rows;
-  if (!Number.isInteger(multiple) || multiple < 1) {
-    throw new AddTokensError(`padToMultipleOf must be a positive integer, got ${multiple}`, { padToMultipleOf: multiple });
-  }
-  return Math.ceil(rows / multiple) * multiple;
+  return multiple === undefined ? rows : Math.ceil(rows / multiple) * multiple;
 }

@@ -8,6 +8,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { HfTokenizer } from "../hf/tokenizer";
+import type { OptionChecks } from "../errors/option-checks";
 import { AddTokensError } from "./add-tokens-error";
 import { gaussianSamples } from "./seeded-gaussian";
 import type { AddedTokenFlags } from "./token-spec";
@@ -81,6 +82,47 @@ export function initRow(strategy: InitStrategy, context: InitContext, token: New
     if ("interpolate" in strategy) return interpolateInit(context, strategy.interpolate.from, strategy.interpolate.alpha);
   }
   throw new AddTokensError(`unknown init strategy ${JSON.stringify(strategy)}`, { token: token.content });
+}
+
+const NAMED_STRATEGIES = ["random", "zeros", "mean", "mvn-mean", "noisy-mean"] as const;
+
+/**
+ * Throws (through `checks`, naming `name`) unless `strategy` is one of the forms of InitStrategy —
+ * before any row is computed, so a typo never reaches a strategy as a confusing failure.
+ */
+export function checkInitStrategy(checks: OptionChecks, name: string, strategy: unknown): void {
+  if (strategy === undefined || typeof strategy === "function") return;
+  if (typeof strategy === "string") return checks.oneOf(name, strategy, NAMED_STRATEGIES);
+  const texts = (key: string, value: unknown) => {
+    const list = Array.isArray(value) ? value : [value];
+    if (list.length === 0 || !list.every((text) => typeof text === "string")) checks.fail(key, "must be a string or a non-empty list of strings", value);
+  };
+  const object = (typeof strategy === "object" && strategy !== null && !Array.isArray(strategy) ? strategy : {}) as Record<string, unknown>;
+  const kind = ["random", "from", "describe", "interpolate"].find((key) => key in object);
+  if (kind !== undefined) checks.knownKeys(object, kind === "describe" ? ["describe", "noise"] : [kind], name);
+  if (kind === "random") {
+    const random = object.random as { std?: unknown } | null;
+    if (typeof random !== "object" || random === null) return checks.fail(`${name}.random`, "must be {std: number}", random);
+    checks.knownKeys(random, ["std"], `${name}.random`);
+    return checks.number(`${name}.random.std`, random.std ?? NaN, { min: 0 });
+  }
+  if (kind === "from") return texts(`${name}.from`, object.from);
+  if (kind === "describe") {
+    if (typeof object.describe !== "string") checks.fail(`${name}.describe`, "must be a string", object.describe);
+    return checks.boolean(`${name}.noise`, object.noise);
+  }
+  if (kind === "interpolate") {
+    const interpolate = object.interpolate as { from?: unknown; alpha?: unknown } | null;
+    if (typeof interpolate !== "object" || interpolate === null) return checks.fail(`${name}.interpolate`, "must be {from, alpha}", interpolate);
+    checks.knownKeys(interpolate, ["from", "alpha"], `${name}.interpolate`);
+    texts(`${name}.interpolate.from`, interpolate.from);
+    return checks.number(`${name}.interpolate.alpha`, interpolate.alpha ?? NaN, { min: 0, max: 1 });
+  }
+  checks.fail(
+    name,
+    `must be ${NAMED_STRATEGIES.map((s) => JSON.stringify(s)).join(", ")}, {random: {std}}, {from}, {describe, noise?}, {interpolate: {from, alpha}} or a function`,
+    strategy,
+  );
 }
 
 /** Short label for tables, e.g. `mean`, `from "-"`, `interpolate α=0.3 from "big"`. */
@@ -171,15 +213,28 @@ function userInit(fn: InitFunction, context: InitContext, token: NewToken): tf.T
     baseTokenizer: context.baseTokenizer,
     token,
   });
-  const values = result instanceof tf.Tensor ? result.dataSync() : Float32Array.from(result);
-  if (result instanceof tf.Tensor && !isBorrowed(result, context)) result.dispose();
-  if (values.length !== hidden(context) || !values.every(Number.isFinite)) {
+  const fail = (got: string): never => {
     throw new AddTokensError(
-      `init function for ${JSON.stringify(token.content)} must return ${hidden(context)} finite numbers, got ${values.length}`,
+      `init function for ${JSON.stringify(token.content)} (${context.role} row) must return a tensor1d, Float32Array or number[] of ${hidden(context)} finite numbers; it returned ${got}`,
       { token: token.content, role: context.role },
     );
+  };
+  if (result instanceof tf.Tensor) {
+    const shape = result.shape;
+    const values = result.dataSync();
+    if (!isBorrowed(result, context)) result.dispose();
+    if (shape.length !== 1 || shape[0] !== hidden(context)) fail(`a tensor of shape [${shape}]`);
+    return checkedRow(values, fail);
   }
-  return tf.tensor1d(values);
+  if (!(result instanceof Float32Array) && !Array.isArray(result)) fail(result === null ? "null" : typeof result);
+  if (result.length !== hidden(context)) fail(`${result.length} values`);
+  return checkedRow(Float32Array.from(result), fail);
+}
+
+function checkedRow(values: ArrayLike<number>, fail: (got: string) => never): tf.Tensor1D {
+  const bad = Array.from(values).findIndex((v) => typeof v !== "number" || !Number.isFinite(v));
+  if (bad >= 0) fail(`${values[bad]} at index ${bad}`);
+  return tf.tensor1d(Float32Array.from(values));
 }
 
 function isBorrowed(tensor: tf.Tensor, context: InitContext): boolean {

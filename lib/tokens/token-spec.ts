@@ -1,6 +1,7 @@
 import { withDefaultFlags, type AddedTokenFlags } from "../hf/added-tokens";
 import { AddTokensError } from "./add-tokens-error";
-import type { InitStrategy } from "./init-strategies";
+import { optionChecks } from "../errors/option-checks";
+import { checkInitStrategy, type InitStrategy } from "./init-strategies";
 
 // Part of the token-spec vocabulary; defined in lib/hf because the tokenizer reads it from tokenizer.json.
 export type { AddedTokenFlags };
@@ -15,6 +16,9 @@ export interface TokenSpecObject extends Partial<AddedTokenFlags> {
 }
 
 export type TokenSpec = string | TokenSpecObject;
+
+const FLAG_KEYS = ["special", "lstrip", "rstrip", "singleWord", "normalized"] as const satisfies ReadonlyArray<keyof AddedTokenFlags>;
+const SPEC_KEYS: readonly string[] = ["content", "init", "description", ...FLAG_KEYS];
 
 /** A spec with every flag decided, as it will be written to tokenizer.json. */
 export interface ResolvedTokenSpec {
@@ -35,6 +39,11 @@ export function resolveTokenSpec(spec: TokenSpec, index: number): ResolvedTokenS
   if (object.content.length === 0) {
     throw new AddTokensError(`token spec #${index} has empty content`, { index });
   }
+  const checks = optionChecks(AddTokensError, `token spec #${index} (${JSON.stringify(object.content)}) option`);
+  if (typeof spec === "object") checks.knownKeys(spec, SPEC_KEYS);
+  for (const flag of FLAG_KEYS) checks.boolean(flag, object[flag]);
+  if (object.description !== undefined && typeof object.description !== "string") checks.fail("description", "must be a string", object.description);
+  checkInitStrategy(checks, "init", object.init);
   const init =
     object.init ?? (object.description !== undefined ? { describe: object.description } : undefined);
   return {

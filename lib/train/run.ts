@@ -6,6 +6,7 @@ import type { Figure } from "../display/figure";
 import { Table } from "../display/table";
 import { JUPYTER_DISPLAY, type Displayable, type MimeBundle } from "../display/mime-bundle";
 import { formatNumber } from "../display/text-format";
+import { optionChecks } from "../errors/option-checks";
 import type { CausalLM } from "../models/causal-lm";
 import { notebookHost } from "../runtime/notebook-host";
 import { AdamW } from "./adamw";
@@ -133,6 +134,9 @@ export class Run implements PromiseLike<TrainResult>, Displayable {
    */
   resume(options: { steps?: number; signal?: AbortSignal } = {}): this {
     if (this.status === "running") throw new TrainingError("this run is still running; stop() it or await it first");
+    const checks = optionChecks(TrainingError, "resume option");
+    checks.knownKeys(options, ["steps", "signal"]);
+    checks.number("steps", options.steps, { integer: true, min: 0 });
     this.totalSteps = Math.max(this.totalSteps, this.completed) + (options.steps ?? 0);
     if (this.completed >= this.totalSteps) throw new TrainingError("nothing to resume: all planned steps ran; pass {steps: N} to train further", { steps: this.completed });
     this.stopRequested = false;

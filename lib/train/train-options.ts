@@ -1,4 +1,5 @@
-import type { PrepareDataOptions } from "../data/prepare-data";
+import { PREPARE_DATA_OPTIONS, type PrepareDataOptions } from "../data/prepare-data";
+import { optionChecks } from "../errors/option-checks";
 import type { StepRecord } from "./run-records";
 import { layerGroups, selectGroups, type LayerGroup } from "./layer-groups";
 import type { ParameterLayout } from "../models/causal-lm";
@@ -88,16 +89,64 @@ export interface ResolvedOptions {
   onStep?: (record: StepRecord) => void;
 }
 
+const TRAIN_OPTIONS = [
+  ...PREPARE_DATA_OPTIONS,
+  "strategy", "newIds", "steps", "batchSize", "lr", "embeddingLr", "groupLr", "schedule", "warmupSteps", "weightDecay", "clipNorm",
+  "evalEvery", "earlyStopping", "restoreBest", "unfreeze", "signal", "display", "displayEvery", "driftEvery", "driftSample", "onStep",
+] as const satisfies ReadonlyArray<keyof TrainOptions>;
+
+/**
+ * Refuses options that would train wrongly or fail later with a cryptic message: unknown keys
+ * (typos), a learning rate that is not a finite positive number (NaN surfaced only as a
+ * non-finite gradient; a negative one trained by gradient ascent), unknown schedules and strategies,
+ * counts that are not positive integers. The data options are checked by prepareData.
+ */
+function checkTrainOptions(options: TrainOptions): void {
+  const checks = optionChecks(TrainingError, "train option");
+  checks.knownKeys(options, TRAIN_OPTIONS);
+  const { strategy, schedule, earlyStopping, unfreeze } = options;
+  if (typeof strategy === "string" || !Array.isArray(strategy)) checks.oneOf("strategy", strategy, ["new-rows", "gradual", "full"]);
+  else if (!strategy.every((selector) => typeof selector === "string")) checks.fail("strategy", "must be a list of layer-group selectors (strings)", strategy);
+  for (const name of ["steps", "batchSize", "evalEvery", "displayEvery"] as const) checks.number(name, options[name], { integer: true, min: 1 });
+  for (const name of ["warmupSteps", "driftEvery", "driftSample"] as const) checks.number(name, options[name], { integer: true, min: 0 });
+  for (const name of ["lr", "embeddingLr"] as const) checks.number(name, options[name], { above: 0 });
+  for (const name of ["weightDecay", "clipNorm"] as const) checks.number(name, options[name], { min: 0 });
+  if (options.groupLr !== undefined) {
+    if (typeof options.groupLr !== "object" || options.groupLr === null) checks.fail("groupLr", "must be an object {selector: lr}", options.groupLr);
+    for (const [selector, lr] of Object.entries(options.groupLr)) checks.number(`groupLr[${JSON.stringify(selector)}]`, lr, { above: 0 });
+  }
+  if (typeof schedule !== "function") checks.oneOf("schedule", schedule, ["constant", "warmup-cosine"]);
+  if (earlyStopping !== undefined && earlyStopping !== false) {
+    if (typeof earlyStopping !== "object" || earlyStopping === null) checks.fail("earlyStopping", "must be false or {patience, minDelta?}", earlyStopping);
+    checks.knownKeys(earlyStopping, ["patience", "minDelta"], "earlyStopping");
+    checks.number("earlyStopping.patience", earlyStopping.patience ?? NaN, { integer: true, min: 1 });
+    checks.number("earlyStopping.minDelta", earlyStopping.minDelta, { min: 0 });
+  }
+  if (unfreeze !== undefined) {
+    if (typeof unfreeze !== "object" || unfreeze === null) checks.fail("unfreeze", "must be {every?, onPlateau?, stages?}", unfreeze);
+    checks.knownKeys(unfreeze, ["every", "onPlateau", "stages"], "unfreeze");
+    checks.number("unfreeze.every", unfreeze.every, { integer: true, min: 1 });
+    if (unfreeze.onPlateau !== undefined) {
+      checks.knownKeys(unfreeze.onPlateau, ["patience", "minDelta"], "unfreeze.onPlateau");
+      checks.number("unfreeze.onPlateau.patience", unfreeze.onPlateau.patience ?? NaN, { integer: true, min: 1 });
+      checks.number("unfreeze.onPlateau.minDelta", unfreeze.onPlateau.minDelta, { min: 0 });
+    }
+  }
+  checks.number("seed", options.seed, { integer: true });
+  for (const name of ["restoreBest", "display"] as const) checks.boolean(name, options[name]);
+  if (options.onStep !== undefined && typeof options.onStep !== "function") checks.fail("onStep", "must be a function", options.onStep);
+  // Which ids are tokens depends on the model: train checks them.
+  if (options.newIds !== undefined && !Array.isArray(options.newIds)) checks.fail("newIds", "must be a list of token ids", options.newIds);
+}
+
 export function resolveOptions(options: TrainOptions): ResolvedOptions {
+  checkTrainOptions(options);
   const strategy = options.strategy ?? "new-rows";
   const steps = options.steps ?? 100;
-  positiveInteger("steps", steps);
   const batchSize = options.batchSize ?? 8;
-  positiveInteger("batchSize", batchSize);
   const full = strategy === "full";
   const lr = options.lr ?? (strategy === "new-rows" ? 1e-2 : strategy === "gradual" ? 1e-3 : 3e-4);
   const evalEvery = options.evalEvery ?? Math.max(1, Math.floor(steps / 10));
-  positiveInteger("evalEvery", evalEvery);
   const scheduleChoice = options.schedule ?? (full ? "warmup-cosine" : "constant");
   const schedule =
     typeof scheduleChoice === "function"
@@ -166,10 +215,6 @@ export function strategyGroups(
     });
   }
   return { all, initial: selectGroups(all, strategy), stages: [] };
-}
-
-function positiveInteger(name: string, value: number): void {
-  if (!(Number.isInteger(value) && value > 0)) throw new TrainingError(`${name} must be a positive integer`, { [name]: value });
 }
 
 /**

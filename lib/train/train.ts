@@ -1,6 +1,7 @@
 import type { Example } from "../data/examples";
-import { isTrainingData, prepareData, type TrainingData } from "../data/prepare-data";
-import type { CausalLM } from "../models/causal-lm";
+import { dataOptionsOf, isTrainingData, prepareData, type TrainingData } from "../data/prepare-data";
+import { assertNotDisposed, assertTokenIds, type CausalLM } from "../models/causal-lm";
+import { assertSequenceFits } from "../models/model-config";
 import { notebookHost } from "../runtime/notebook-host";
 import { Run } from "./run";
 import { resolveOptions, strategyGroups, type TrainOptions } from "./train-options";
@@ -25,9 +26,12 @@ export function train(
   options: TrainOptions = {},
 ): Run {
   const base = "model" in model && "newIds" in model ? model.model : (model as CausalLM);
-  const newIds = [...(options.newIds ?? ("newIds" in model ? model.newIds : []))];
-  const prepared = isTrainingData(data) ? data : prepareData(base.tokenizer, data, options);
+  assertNotDisposed(base, "train");
   const resolved = resolveOptions(options);
+  const newIds = [...(options.newIds ?? ("newIds" in model ? model.newIds : []))];
+  assertTokenIds(base, newIds, "train: newIds");
+  const prepared = isTrainingData(data) ? data : prepareData(base.tokenizer, data, dataOptionsOf(options));
+  assertSequenceFits(base.config, prepared.seqLen, "train: seqLen");
   if (prepared.eval.length === 0 && resolved.earlyStopping) {
     if (options.earlyStopping) throw new TrainingError("early stopping needs eval data: set evalFraction > 0 or pass TrainingData with eval rows");
     resolved.earlyStopping = false;

@@ -12,6 +12,19 @@ describe("compareInits()", function () {
   before(async () => (fx = await trainFixture()));
   after(() => fx.cleanup());
 
+  it("refuses bad options before building or training any variant", async () => {
+    const tensorsBefore = tf.memory().numTensors;
+    const texts = ["the fox <sep> the dog", "the dog <sep> the fox"];
+    for (const [options, message] of [
+      [{ lr: NaN }, /train option lr must be a finite number > 0, got NaN/],
+      [{ targetLoss: "low" }, /compareInits option targetLoss must be a finite number, got "low"/],
+      [{ stepz: 3 }, /unknown train option "stepz"/],
+    ] as const) {
+      await assert.rejects(compareInits(fx.model, ["<sep>"], ["zeros", "mean"], texts, options as object), message);
+    }
+    assert.equal(tf.memory().numTensors, tensorsBefore, "no variant was built");
+  });
+
   it("trains one variant per init on the same data and steps, overlays live curves and tabulates the comparison", async () => {
     const { shown, remove } = installFakeHost();
     const tensorsBefore = tf.memory().numTensors;

@@ -57,6 +57,16 @@ describe("evaluate()", function () {
   before(async () => (fx = await trainFixture()));
   after(() => fx.cleanup());
 
+  it("refuses new ids that are no token of the model, unknown options, and a disposed model", async () => {
+    const rows = fx.data.eval.slice(0, 2);
+    assert.throws(() => evaluate(fx.model, rows, { newIds: [99999] }), /evaluate: newIds: 99999 is not a token id of this model/);
+    assert.throws(() => evaluate(fx.model, rows, { newIds: [fx.model.tokenizer.size] }), /is not a token id of this model/);
+    assert.throws(() => evaluate(fx.model, rows, { batchsize: 4 } as object), /unknown evaluate option "batchsize"; the options are newIds, plainText, base, batchSize, seqLen/);
+    const local = await trainFixture();
+    local.cleanup();
+    assert.throws(() => evaluate(local.model, rows), /evaluate: the model was disposed/);
+  });
+
   it("computes new-token loss/accuracy and per-token emission P/R/F1 like an independent computation", () => {
     const [a, b] = fx.newIds;
     const rows: PackedSequence[] = [

@@ -28,9 +28,26 @@ describe("training data", () => {
 
   it("names the file and line of a bad JSONL record", () => {
     fs.writeFileSync(path.join(dir, "bad.jsonl"), '{"text":"x"}\n{"text": 3}\n');
-    assert.throws(() => readJsonl(path.join(dir, "bad.jsonl")), (e: any) => e.context.line === 2 && /must be a string/.test(e.message));
+    assert.throws(() => readJsonl(path.join(dir, "bad.jsonl")), (e: any) => e.context.line === 2 && /bad.jsonl:2: an example must be a string, .*; got \{"text":3\}/.test(e.message));
+    // Valid JSON that is not an example: the line number is in the message the kernel shows.
+    fs.writeFileSync(path.join(dir, "list.jsonl"), '{"text":"x"}\n\n[1, 2]\n');
+    assert.throws(() => readJsonl(path.join(dir, "list.jsonl")), /list.jsonl:3: an example must be a string, .*; got \[1,2\]/);
+    fs.writeFileSync(path.join(dir, "message.jsonl"), '{"messages":[{"role":"user"}]}\n');
+    assert.throws(() => readJsonl(path.join(dir, "message.jsonl")), /message.jsonl:1: message 0 needs string "role" and "content"/);
     fs.writeFileSync(path.join(dir, "broken.jsonl"), "{oops\n");
     assert.throws(() => readJsonl(path.join(dir, "broken.jsonl")), /broken.jsonl:1 is not valid JSON/);
+  });
+
+  it("refuses bad prepareData options, naming the option", () => {
+    const cases: Array<[Record<string, unknown>, RegExp]> = [
+      [{ lossOn: "assistants" }, /prepareData option lossOn must be one of "all", "assistant", got "assistants"/],
+      [{ seqlen: 64 }, /unknown prepareData option "seqlen"; the options are seqLen, evalFraction, seed, lossOn, separatorId/],
+      [{ evalFraction: NaN }, /evalFraction must be a finite number ≥ 0 and < 1, got NaN/],
+      [{ separatorId: -1 }, /separatorId must be a finite integer ≥ 0, got -1/],
+      [{ seqLen: 0 }, /seqLen must be a finite integer ≥ 1, got 0/],
+    ];
+    for (const [options, message] of cases) assert.throws(() => prepareData(tokenizer, ["a b c", "d e f"], options), message);
+    assert.throws(() => prepareData(tokenizer, ["a b", 7 as unknown as string]), /example #1: an example must be a string, .*; got 7/);
   });
 
   it("masks everything but the assistant turns (content and end-of-turn) exactly", () => {

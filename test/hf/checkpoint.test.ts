@@ -21,6 +21,17 @@ describe("checkpoint directories", () => {
     assert.equal(checkpoint.generationConfig?.eos_token_id, written.tokenizerSize - 3);
   });
 
+  it("names the problem when given the model.safetensors file, or a config.json that is null or not an object", () => {
+    const dir = path.join(root, "model");
+    writeTinyCheckpoint(dir);
+    const file = path.join(dir, "model.safetensors");
+    assert.throws(() => readCheckpoint(file), (e: Error) => e.message === `${file} is a file; a checkpoint is the directory that holds config.json, the safetensors and the tokenizer files: pass ${dir}`);
+    for (const [json, shown] of [["null", "null"], ["[1]", "\\[1\\]"], ['"x"', '"x"']]) {
+      fs.writeFileSync(path.join(dir, "config.json"), json);
+      assert.throws(() => readCheckpoint(dir), new RegExp(`config\\.json must hold a JSON object, got ${shown}$`));
+    }
+  });
+
   it("a save that fails midway leaves the previous checkpoint untouched and no temporary files", () => {
     const dir = path.join(root, "m");
     writeTinyCheckpoint(dir);

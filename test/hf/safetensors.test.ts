@@ -78,6 +78,18 @@ print(json.dumps([ours, theirs]))`;
         prefix.writeBigUInt64LE(BigInt(header.length));
         return Buffer.concat([prefix, Buffer.from(header), Buffer.alloc(16)]);
       }, /w: 16 bytes do not hold shape \[3,2\] of F32/],
+      ["a header entry that is null", () => {
+        const header = JSON.stringify({ w: null });
+        const prefix = Buffer.alloc(8);
+        prefix.writeBigUInt64LE(BigInt(header.length));
+        return Buffer.concat([prefix, Buffer.from(header)]);
+      }, /tensor w has a malformed header entry null \(expected \{dtype, shape, data_offsets\}\)/],
+      ["a dtype that is an Object.prototype name", () => {
+        const header = JSON.stringify({ w: { dtype: "toString", shape: [2], data_offsets: [0, 8] } });
+        const prefix = Buffer.alloc(8);
+        prefix.writeBigUInt64LE(BigInt(header.length));
+        return Buffer.concat([prefix, Buffer.from(header), Buffer.alloc(8)]);
+      }, /w has dtype toString/],
       ["an unsupported dtype", () => {
         const header = JSON.stringify({ w: { dtype: "I64", shape: [2], data_offsets: [0, 16] } });
         const prefix = Buffer.alloc(8);

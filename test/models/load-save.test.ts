@@ -200,6 +200,17 @@ describe("loadModel / saveModel", function () {
   });
 
   describe("bad checkpoints give errors that name the problem", () => {
+    it("a tokenizer with more ids than embedding rows, refused at load rather than in the first embedding lookup", async () => {
+      const { tokenizerSize } = writeTinyCheckpoint(dir("small-vocab"), { vocabSize: 250 });
+      assert.ok(tokenizerSize > 250);
+      await assert.rejects(
+        loadModel(dir("small-vocab")),
+        (e: Error) =>
+          e instanceof TokenlabError &&
+          e.message.endsWith(`the tokenizer has ids up to ${tokenizerSize - 1} but the embedding has only 250 rows (config.json vocab_size); tokenizer.json and the weights do not belong together`),
+      );
+    });
+
     it("an unsupported architecture", async () => {
       writeTinyCheckpoint(dir("arch"), { configOverrides: { architectures: ["FalconForCausalLM"] } });
       await assert.rejects(loadModel(dir("arch")), (e: Error) => e instanceof TokenlabError && /FalconForCausalLM/.test(e.message));

@@ -153,17 +153,43 @@ describe("addTokens", function () {
         [() => addTokens(model, ["<a>", "<b>", "<a>"]), /"<a>" is requested twice/],
         [() => addTokens(model, ["<a>", { content: "<b>", init: { from: "<a>" } }]), /init source "<a>" of "<b>" is itself a token being added/],
         [() => addTokens(model, [{ content: "<b>", init: { interpolate: { from: ["x", "<b>"], alpha: 0.5 } } }]), /itself a token being added/],
-        [() => addTokens(model, ["<a>"], { padToMultipleOf: 0 }), /padToMultipleOf must be a positive integer/],
+        [() => addTokens(model, ["<a>"], { padToMultipleOf: 0 }), /padToMultipleOf must be a finite integer ≥ 1, got 0/],
         [() => addTokens(model, [{ content: "<a>", init: { from: "" } }]), /tokenizes to nothing/],
-        [() => addTokens(model, [{ content: "<a>", init: () => [1] }]), /must return 32 finite numbers/],
+        [() => addTokens(model, [{ content: "<a>", init: () => [1] }]), /of 32 finite numbers; it returned 1 values/],
+        // Typos and wrong types are errors naming the option, never a silent default.
+        [() => addTokens(model, ["<a>"], { onExisting: "eror" as "error" }), /addTokens option onExisting must be one of "skip", "error", "reuse", got "eror"/],
+        [() => addTokens(model, ["<a>"], { onExsting: "error" } as object), /unknown addTokens option "onExsting"; the options are init, padToMultipleOf, seed, onExisting/],
+        [() => addTokens(model, ["<a>"], { seed: 0.5 }), /seed must be a finite integer, got 0.5/],
+        [() => addTokens(model, ["<a>"], { init: "meen" as "mean" }), /addTokens option init must be one of "random", "zeros", "mean", "mvn-mean", "noisy-mean", got "meen"/],
+        [() => addTokens(model, [{ content: "<a>", special: "yes" as unknown as boolean }]), /token spec #0 \("<a>"\) option special must be true or false, got "yes"/],
+        [() => addTokens(model, ["<b>", { content: "<a>", single_word: true } as unknown as string]), /unknown token spec #1 \("<a>"\) option "single_word"; the options are content, init, description, special, lstrip, rstrip, singleWord, normalized/],
+        [() => addTokens(model, [{ content: "<a>", init: { from: 99999 as unknown as string } }]), /init.from must be a string or a non-empty list of strings, got 99999/],
+        [() => addTokens(model, [{ content: "<a>", init: { interpolate: { from: "x", alpha: 2 } } }]), /init.interpolate.alpha must be a finite number ≥ 0 and ≤ 1, got 2/],
+        [() => addTokens(model, [{ content: "<a>", init: { random: { std: -1 } } }]), /init.random.std must be a finite number ≥ 0, got -1/],
+        [() => addTokens(model, [{ content: "<a>", init: { describe: "x", nois: true } as object as { describe: string } }]), /unknown token spec #0 \("<a>"\) option "nois" in init; the options are describe, noise/],
+        [() => addTokens(model, [{ content: "<a>", init: () => undefined as unknown as number[] }]), /it returned undefined/],
       ];
       for (const [run, message] of cases) {
         assert.throws(run, (error: unknown) => error instanceof AddTokensError && message.test((error as Error).message));
       }
       assert.equal(tf.memory().numTensors, tensors);
       assert.equal(model.tokenizer.tokenToId("<a>"), undefined);
+      // The checks accept every valid form, whatever the key order.
+      const valid = addTokens(model, [{ content: "<n>", init: { noise: true, describe: "the dog" } }, { content: "<i>", init: { interpolate: { alpha: 0.5, from: ["a", "b"] } } }]);
+      assert.deepEqual(valid.tokens.map((t) => t.kind), ["new", "new"]);
+      (valid.model as typeof model).dispose([model.weights]);
     } finally {
       model.dispose();
+      remove();
+    }
+  });
+
+  it("refuses a disposed model with an error that says so", async () => {
+    const { model, remove } = await tinyModel();
+    try {
+      model.dispose();
+      assert.throws(() => addTokens(model, ["<a>"]), /addTokens: the model was disposed/);
+    } finally {
       remove();
     }
   });

@@ -144,8 +144,12 @@ describe("init strategies (each formula against numpy)", function () {
     };
     close(row(fn, context(1, "output")), matrixRows[2].map((v) => -2 * v), 1e-6);
     assert.deepEqual(seen, [`output <sep> ${tokenRows} true`]);
-    assert.throws(() => row(() => [1, 2]), /must return 8 finite numbers, got 2/);
-    assert.throws(() => row(() => new Array(HIDDEN).fill(NaN)), /finite/);
+    assert.throws(() => row(() => [1, 2]), /of 8 finite numbers; it returned 2 values/);
+    assert.throws(() => row(() => new Array(HIDDEN).fill(NaN)), /finite numbers; it returned NaN at index 0/);
+    // A function that forgets to return, returns a [1, hidden] tensor, or an Infinity in a tensor.
+    assert.throws(() => row((() => undefined) as unknown as InitStrategy), /must return a tensor1d, Float32Array or number\[\] of 8 finite numbers; it returned undefined/);
+    assert.throws(() => row(() => tf.zeros([1, HIDDEN]) as unknown as tf.Tensor1D), /it returned a tensor of shape \[1,8\]/);
+    assert.throws(() => row(() => tf.fill([HIDDEN], Infinity) as tf.Tensor1D), /it returned Infinity at index 0/);
   });
 
   it("keeps tf.memory().numTensors flat", () => {

@@ -1,6 +1,7 @@
 import * as assert from "node:assert/strict";
 import type { ParameterLayout } from "../../lib/models/causal-lm";
-import { learningRateOf, resolveOptions, strategyGroups } from "../../lib/train/train-options";
+import { learningRateOf, resolveOptions, strategyGroups, type TrainOptions } from "../../lib/train/train-options";
+import { TrainingError } from "../../lib/train/training-error";
 
 const layout: ParameterLayout = {
   embedding: "model.embed_tokens.weight",
@@ -25,7 +26,30 @@ describe("training options", () => {
     const rows = resolveOptions({});
     assert.deepEqual([rows.strategy, rows.lr, rows.weightDecay, rows.earlyStopping, rows.schedule(50)], ["new-rows", 1e-2, 0, false, 1]);
     assert.throws(() => resolveOptions({ strategy: "gradual" }), /needs `unfreeze/);
-    assert.throws(() => resolveOptions({ steps: 0 }), /steps must be a positive integer/);
+    assert.throws(() => resolveOptions({ steps: 0 }), /train option steps must be a finite integer ≥ 1, got 0/);
+  });
+
+  it("refuses bad values and unknown keys up front, naming the option (never NaN training, gradient ascent or a silent default)", () => {
+    const cases: Array<[Record<string, unknown>, RegExp]> = [
+      [{ lr: NaN }, /train option lr must be a finite number > 0, got NaN/],
+      [{ lr: -0.5 }, /train option lr must be a finite number > 0, got -0.5/],
+      [{ embeddingLr: Infinity }, /embeddingLr must be a finite number > 0, got Infinity/],
+      [{ groupLr: { "block.*": 0 } }, /groupLr\["block\.\*"\] must be a finite number > 0, got 0/],
+      [{ schedule: "cosine" }, /schedule must be one of "constant", "warmup-cosine", got "cosine"/],
+      [{ strategy: "ful" }, /strategy must be one of "new-rows", "gradual", "full", got "ful"/],
+      [{ batchSize: 2.5 }, /batchSize must be a finite integer ≥ 1, got 2.5/],
+      [{ steps: "10" }, /steps must be a finite integer ≥ 1, got "10"/],
+      [{ weightDecay: -1 }, /weightDecay must be a finite number ≥ 0, got -1/],
+      [{ clipNorm: NaN }, /clipNorm must be a finite number ≥ 0, got NaN/],
+      [{ earlyStopping: { patience: 0 } }, /earlyStopping.patience must be a finite integer ≥ 1, got 0/],
+      [{ earlyStopping: { patience: 2, min_delta: 0.1 } }, /unknown train option "min_delta" in earlyStopping; the options are patience, minDelta/],
+      [{ learningRate: 1e-3 }, /unknown train option "learningRate"; the options are seqLen, evalFraction, seed, lossOn, separatorId, strategy, newIds, steps, batchSize, lr,/],
+      [{ restoreBest: "yes" }, /restoreBest must be true or false, got "yes"/],
+    ];
+    assert.throws(() => resolveOptions(null as unknown as TrainOptions), /train options must be an object \{seqLen, evalFraction, .*\}, got null/);
+    for (const [options, message] of cases) {
+      assert.throws(() => resolveOptions(options as TrainOptions), (error: unknown) => error instanceof TrainingError && message.test((error as Error).message), JSON.stringify(options));
+    }
   });
 
   it("resolves the groups of each strategy, top block first for gradual", () => {

@@ -239,11 +239,49 @@ describe("train()", function () {
     assert.equal(result.status, "stopped");
     assert.equal(result.steps, 2);
     assert.deepEqual(run.events.map((e) => e.kind).slice(-1), ["stopped"]);
+    // Bad resume options are refused and leave the run as it was.
+    assert.throws(() => run.resume({ steps: NaN }), /resume option steps must be a finite integer ≥ 0, got NaN/);
+    assert.throws(() => run.resume({ step: 3 } as object), /unknown resume option "step"; the options are steps, signal/);
+    assert.equal(run.status, "stopped");
     // The latest weights are those of step 2: resuming from them continues to step 20.
     const resumed = await run.resume();
     assert.equal(resumed.steps, 20);
     run.dispose();
     disposeModels(fx.model, result.latest, result.best?.model, resumed.latest, resumed.best?.model);
+  });
+
+  it("refuses new ids that are not tokens of the model, before any step", () => {
+    const rows = fx.model.weights.get(fx.model.layout.embedding)!.shape[0];
+    assert.throws(
+      () => train({ model: fx.model, newIds: [fx.newIds[0], 99999] }, fx.data, { steps: 1 }),
+      (error: unknown) => error instanceof Error && /train: newIds: 99999 is not a token id of this model/.test(error.message),
+    );
+    // A padding row (beyond the tokenizer, inside the embedding) is no token either.
+    assert.ok(fx.model.tokenizer.size < rows);
+    assert.throws(() => train(fx.model, fx.data, { newIds: [fx.model.tokenizer.size], steps: 1 }), /is not a token id/);
+  });
+
+  it("refuses a disposed model with an error that says so", async () => {
+    const local = await trainFixture();
+    local.cleanup();
+    assert.throws(() => train({ model: local.model, newIds: local.newIds }, local.data, { steps: 1 }), /train: the model was disposed/);
+  });
+
+  it("refuses GPT-2 rows longer than n_positions up front, and the forward pass names n_positions too", async () => {
+    const local = await trainFixture({ architecture: "GPT2LMHeadModel", configOverrides: { n_positions: 16 } });
+    try {
+      // fx.data rows are 24 long.
+      assert.throws(
+        () => train({ model: local.model, newIds: local.newIds }, fx.data, { steps: 1 }),
+        /train: seqLen: 24 positions do not fit this GPT2LMHeadModel, whose learned position table has 16 rows \(n_positions = 16 in config.json\); use at most 16/,
+      );
+      assert.throws(() => local.model.logits([new Array(17).fill(1)]), /GPT-2 forward: 17 positions do not fit .*n_positions = 16/);
+      const logits = local.model.logits([new Array(16).fill(1)]);
+      assert.deepEqual(logits.shape.slice(0, 2), [1, 16]);
+      logits.dispose();
+    } finally {
+      local.cleanup();
+    }
   });
 
   it("stops with a clear error naming the step and group when the loss turns NaN, keeping the last good weights", async () => {

@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { ParameterLayout } from "../causal-lm";
 import type { KvCache, ModelFamily, RunOptions, TensorSpec } from "../model-family";
-import type { ModelConfig } from "../model-config";
+import { assertSequenceFits, type ModelConfig } from "../model-config";
 import { parseModelConfig } from "../parse-model-config";
 import { activation } from "../layers/activations";
 import { attentionBias, mergeHeads, scaledDotProductAttention, splitHeads } from "../layers/attention";
@@ -23,6 +23,7 @@ export const GPT2: ModelFamily = {
       intermediateSize: "n_inner",
       intermediateDefault: (hidden) => 4 * hidden,
       maxPositionEmbeddings: "n_positions",
+      learnedPositions: true,
       tieDefault: true,
     }),
 
@@ -85,6 +86,7 @@ export const GPT2: ModelFamily = {
     const { numHeads: nh, headDim: hd, hiddenSize } = config;
     const length = inputIds.shape[1];
     const offset = options.cache?.[0]?.key.shape[2] ?? 0;
+    assertSequenceFits(config, offset + length, "GPT-2 forward");
     const bias = attentionBias(length, offset, options.attentionMask);
     const positions = tf.range(offset, offset + length, 1, "int32");
     const cache: KvCache = [];
