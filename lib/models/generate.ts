@@ -5,6 +5,7 @@ import type { GenerateOptions, WeightMap } from "./causal-lm";
 import type { KvCache, ModelFamily } from "./model-family";
 import type { ModelConfig } from "./model-config";
 import { seededRandom } from "../random/seeded-random";
+import { maxOf, minOf } from "../runtime/large-arrays";
 
 export interface GenerationContext {
   family: ModelFamily;
@@ -74,7 +75,7 @@ function disposeCache(cache: KvCache | undefined): void {
 
 function firstStop(text: string, stops: string[]): number | undefined {
   const positions = stops.map((s) => text.indexOf(s)).filter((i) => i >= 0);
-  return positions.length > 0 ? Math.min(...positions) : undefined;
+  return positions.length > 0 ? minOf(positions) : undefined;
 }
 
 function argMax(values: Float32Array): number {
@@ -86,7 +87,7 @@ function argMax(values: Float32Array): number {
 function sample(logits: Float32Array, temperature: number, topK: number, random: () => number): number {
   let candidates = Array.from(logits.keys());
   if (topK > 0 && topK < candidates.length) candidates = candidates.sort((a, b) => logits[b] - logits[a]).slice(0, topK);
-  const max = Math.max(...candidates.map((i) => logits[i]));
+  const max = maxOf(candidates.map((i) => logits[i]));
   const weights = candidates.map((i) => Math.exp((logits[i] - max) / temperature));
   let threshold = random() * weights.reduce((a, b) => a + b, 0);
   for (let j = 0; j < candidates.length; j++) {
