@@ -111,7 +111,19 @@ export class KernelSession implements ExecuteContext {
     else kernelLog(`${name}: ${text.trimEnd()}`);
   }
 
+  /**
+   * Called from the transport's message event: whatever goes wrong with one message is logged here
+   * and never reaches uncaughtException, which would show it under whichever cell ran last.
+   */
   private receive(incoming: IncomingMessage): void {
+    try {
+      this.route(incoming);
+    } catch (error) {
+      kernelLog(`dropped a ${incoming.channel} message: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  private route(incoming: IncomingMessage): void {
     if (incoming.channel === "stdin") {
       if (incoming.message.header.msg_type === "input_reply") this.stdin.answer(incoming.message);
       return;

@@ -45,3 +45,12 @@ export function textOf(outputs: JupyterMessage[], msgType = "execute_result"): s
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/** Waits until the request `msgId` has published an iopub message of `msgType` (e.g. a cell's first stream). */
+export async function waitForOutput(client: KernelClient, msgId: string, msgType: string): Promise<void> {
+  for (let waited = 0; waited < 30_000; waited += 50) {
+    if (client.iopubSoFar(msgId).some((m) => m.header.msg_type === msgType)) return;
+    await sleep(50);
+  }
+  throw new Error(`no ${msgType} for the cell`);
+}

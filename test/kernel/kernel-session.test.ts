@@ -9,7 +9,7 @@ import type { KernelClient } from "../../kernel/client/kernel-client";
 import { endpoint } from "../../kernel/protocol/connection-file";
 import type { JupyterMessage } from "../../kernel/protocol/message";
 import { encodeMessage, makeHeader } from "../../kernel/protocol/wire";
-import { installTempKernelspec, ofType, sleep, startKernel, textOf } from "./kernel-fixture";
+import { installTempKernelspec, ofType, sleep, startKernel, textOf, waitForOutput } from "./kernel-fixture";
 
 /** A notebook directory with a local .ts module and an ESM-only package (no CommonJS entry). */
 function makeNotebookDir(): string {
@@ -441,14 +441,6 @@ function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-async function waitForOutput(client: KernelClient, msgId: string, msgType: string): Promise<void> {
-  for (let waited = 0; waited < 30_000; waited += 50) {
-    if (client.iopubSoFar(msgId).some((m) => m.header.msg_type === msgType)) return;
-    await sleep(50);
-  }
-  throw new Error(`no ${msgType} for the cell`);
 }
 
 describe("tokenlab kernel shutdown", function () {
