@@ -70,7 +70,7 @@ const runawayCells = new RunawayCellStopper(hardStopDelayFromEnvironment(), {
 });
 
 /** Interrupts are answered here because the main thread may be stuck in the very loop to break. */
-async function answerInterrupt(identities: Buffer[], request: JupyterMessage): Promise<void> {
+async function answerInterrupt(identities: Buffer[], request: JupyterMessage<unknown>): Promise<void> {
   const parent = request.header;
   await enqueueSend({ channel: "iopub", msgType: "status", content: { execution_state: "busy" }, parent });
   process.kill(process.pid, "SIGINT");

@@ -35,7 +35,8 @@ export function encodeMessage(message: JupyterMessage, key: string, identities: 
 
 export interface DecodedFrames {
   identities: Buffer[];
-  message: JupyterMessage;
+  /** Content is whatever JSON the sender put there; the handler checks it per request kind. */
+  message: JupyterMessage<unknown>;
 }
 
 /** Splits and verifies a multipart message; throws InvalidMessageError rather than trusting it. */
@@ -62,7 +63,7 @@ export function decodeMessage(frames: readonly Buffer[], key: string): DecodedFr
       header: checkHeader(header),
       parent_header: checkParentHeader(parentHeader),
       metadata: checkObject(metadata, "metadata"),
-      content: content as Record<string, unknown>,
+      content,
       buffers: frames.slice(delimiterAt + 6),
     },
   };
