@@ -1,4 +1,4 @@
-import { describe, isJsonObject } from "../protocol/wire";
+import { describeValue, isJsonObject } from "../protocol/wire";
 import type { HistoryQuery } from "./session-history";
 import { InvalidRequestError } from "./invalid-request-error";
 
@@ -55,7 +55,7 @@ export type ExecuteRequest = RequestContent<"execute_request">;
 /** The checked content of a `msgType` message; throws InvalidRequestError naming the first bad field. */
 export function requestContent<T extends RequestType>(msgType: T, content: unknown): RequestContent<T> {
   if (!isJsonObject(content)) {
-    throw new InvalidRequestError(`${msgType}: the content is not an object (got ${describe(content)})`, { msgType });
+    throw new InvalidRequestError(`${msgType}: the content is not an object (got ${describeValue(content)})`, { msgType });
   }
   return PARSERS[msgType](new Fields(msgType, content)) as RequestContent<T>;
 }
@@ -105,7 +105,7 @@ class Fields {
   }
 
   private fail(name: string, expected: string, value: unknown): never {
-    throw new InvalidRequestError(`${this.msgType}: content.${name} must be ${expected} (got ${describe(value)})`, {
+    throw new InvalidRequestError(`${this.msgType}: content.${name} must be ${expected} (got ${describeValue(value)})`, {
       msgType: this.msgType, field: name,
     });
   }

@@ -84,7 +84,7 @@ function parseFrame(frame: Buffer, name: string): unknown {
 }
 
 function checkObject(value: unknown, name: string): Record<string, unknown> {
-  if (!isJsonObject(value)) throw new InvalidMessageError(`malformed message: the ${name} is not an object`, { [name]: describe(value) });
+  if (!isJsonObject(value)) throw new InvalidMessageError(`malformed message: the ${name} is not an object`, { [name]: describeValue(value) });
   return value;
 }
 
@@ -96,7 +96,7 @@ function checkHeader(value: unknown): MessageHeader {
   const header = checkObject(value, "header");
   for (const field of ["msg_id", "msg_type"] as const) {
     if (typeof header[field] !== "string" || header[field] === "") {
-      throw new InvalidMessageError(`malformed message: header.${field} is not a non-empty string`, { [field]: describe(header[field]) });
+      throw new InvalidMessageError(`malformed message: header.${field} is not a non-empty string`, { [field]: describeValue(header[field]) });
     }
   }
   return header as unknown as MessageHeader;
@@ -106,12 +106,12 @@ function checkHeader(value: unknown): MessageHeader {
 function checkParentHeader(value: unknown): JupyterMessage["parent_header"] {
   const parent = checkObject(value, "parent_header");
   if ("msg_id" in parent && typeof parent.msg_id !== "string") {
-    throw new InvalidMessageError("malformed message: parent_header.msg_id is not a string", { msg_id: describe(parent.msg_id) });
+    throw new InvalidMessageError("malformed message: parent_header.msg_id is not a string", { msg_id: describeValue(parent.msg_id) });
   }
   return parent as JupyterMessage["parent_header"];
 }
 
 /** A short, safe rendering of an unexpected value for error context and logs. */
-export function describe(value: unknown): string {
+export function describeValue(value: unknown): string {
   return value === undefined ? "missing" : JSON.stringify(value).slice(0, 80);
 }
