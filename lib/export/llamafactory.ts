@@ -40,7 +40,7 @@ export function llamaFactoryConfig(recipe: Recipe): EngineConfig {
   if (strategy === "full") exact.push("strategy full → finetuning_type: full (every weight trains)");
   if (strategy === "gradual") {
     approximate.push(
-      `strategy gradual: LLaMA-Factory cannot open layers during a run; the config trains, from step 1, every group ${recipe.plan.groups.stages.length > 0 ? "tokenlab's run had opened by its end" : "of the plan"} (${recipe.trainedGroups.map((g) => g.name).join(", ")})`,
+      `strategy gradual: LLaMA-Factory cannot open layers during a run, so every group opened (by the run's end, or in the plan) trains from step 1: ${recipe.trainedGroups.map((g) => g.name).join(", ")}`,
     );
   }
   const lr = strategy === "new-rows" ? options.embeddingLr : options.lr;

@@ -24,7 +24,6 @@ export function peftConfig(recipe: Recipe): EngineConfig {
   approximate.push("the explicit batch order holds for one process; with `accelerate launch` on several GPUs each draws its own rows");
   return {
     values: {
-      new_token_ids: newIds,
       peft: { token_indices: newIds, target_modules: targets },
       training_arguments: { output_dir: "output/peft", logging_steps: 1, report_to: "none", per_device_train_batch_size: options.batchSize, max_steps: recipe.stepOrder.length, seed: options.seed, ...(data.eval.length > 0 ? { per_device_eval_batch_size: options.batchSize } : {}), ...training },
       early_stopping: early ? { early_stopping_patience: early.patience, early_stopping_threshold: early.minDelta } : null,
