@@ -192,6 +192,25 @@ describe("exportRecipe", function () {
     assert.match(gradualReadme, /cannot open layers during a run/);
   });
 
+  it("gives train_peft.py tokenlab's exact step-1 batch: PyTorch's loss on it, shaped as transformers shifts labels, is tokenlab's", () => {
+    const dir = out("initial");
+    const order = readJson(path.join(dir, "data/train_order.json")) as number[][];
+    const rows = readLines(path.join(dir, "data/train_rows.jsonl"));
+    const pad = 0;
+    // What PackedRows in train_peft.py feeds transformers: one more position, labels shifted right by one.
+    // transformers then scores logits[:, t] against labels[:, t + 1], i.e. position t against tokenlab's labels[t].
+    const batch = order[0].map((i) => rows[i]);
+    const [reference] = runReference([
+      {
+        dir: path.join(dir, "model"),
+        ids: batch.map((r) => [...r.input_ids, pad]),
+        mask: batch.map((r) => [...r.attention_mask, 1]),
+        targets: batch.map((r) => [...r.labels, -100]),
+      },
+    ]);
+    assert.ok(Math.abs(reference.loss! - result.history[0].loss) < 1e-4 * result.history[0].loss, `${reference.loss} vs ${result.history[0].loss}`);
+  });
+
   it("writes train_peft.py that compiles, imports only pinned names and gets pinned arguments", () => {
     const dir = out("trained");
     assert.equal(fs.readFileSync(path.join(dir, "train_peft.py"), "utf8"), PEFT_SCRIPT);
