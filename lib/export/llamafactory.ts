@@ -1,5 +1,6 @@
 import type { ParameterLayout } from "../models/causal-lm";
 import type { LayerGroup } from "../train/layer-groups";
+import { learningRateOf } from "../train/train-options";
 import type { Recipe } from "./recipe";
 
 /** One exported config with what it reproduces exactly and what only approximately (one line each, for the README). */
@@ -43,7 +44,7 @@ export function llamaFactoryConfig(recipe: Recipe): EngineConfig {
       `strategy gradual: LLaMA-Factory cannot open layers during a run, so every group opened (by the run's end, or in the plan) trains from step 1: ${recipe.trainedGroups.map((g) => g.name).join(", ")}`,
     );
   }
-  const lr = strategy === "new-rows" ? options.embeddingLr : options.lr;
+  const lr = strategy === "new-rows" ? newRowsLearningRate(recipe, approximate) : options.lr;
   if (strategy !== "new-rows" && (options.embeddingLr !== options.lr || Object.keys(options.groupLr).length > 0)) {
     approximate.push(`per-group learning rates (embeddingLr ${options.embeddingLr}, groupLr ${JSON.stringify(options.groupLr)}) → one learning_rate ${lr}`);
   } else {
@@ -81,12 +82,27 @@ export function llamaFactoryConfig(recipe: Recipe): EngineConfig {
 }
 
 /**
+ * The learning rate of the new rows as tokenlab's run gives it (embeddingLr, then groupLr), the one
+ * rate of a new-rows recipe; a head whose rows get another rate is noted.
+ */
+export function newRowsLearningRate(recipe: Recipe, approximate: string[]): number {
+  const { base, groups, newIds, options } = recipe.plan;
+  const layout = base.layout;
+  const rateOf = (tensor: string) => learningRateOf({ tensor, rows: newIds }, groups.all, layout, options);
+  const lr = rateOf(layout.embedding);
+  if (layout.head && rateOf(layout.head) !== lr) approximate.push(`the head's new rows train at ${rateOf(layout.head)} in tokenlab; here at the embedding rows' ${lr}`);
+  return lr;
+}
+
+/**
  * transformers TrainingArguments shared by the LLaMA-Factory config and train_peft.py: schedule,
  * warmup, optimizer, clipping, evaluation cadence and best-checkpoint restore.
  */
 export function trainerArguments(recipe: Recipe, lr: number, exact: string[], approximate: string[]): Record<string, unknown> {
   const { options, data } = recipe.plan;
   const spec = options.scheduleSpec;
+  // tokenlab never decays new-row deltas, whatever weightDecay says.
+  const weightDecay = options.strategy === "new-rows" ? 0 : options.weightDecay;
   const schedule: Record<string, unknown> =
     spec.kind === "warmup-cosine"
       ? { lr_scheduler_type: "cosine_with_min_lr", lr_scheduler_kwargs: { min_lr_rate: spec.minFactor }, warmup_steps: spec.warmupSteps }
@@ -101,18 +117,19 @@ export function trainerArguments(recipe: Recipe, lr: number, exact: string[], ap
     exact.push("constant learning rate");
   }
   exact.push(
-    `AdamW (β 0.9/0.999, ε 1e-8), weight decay ${options.weightDecay}, gradient clipping at global norm ${options.clipNorm}, batch ${options.batchSize} × ${recipe.stepOrder.length} steps`,
+    `AdamW (β 0.9/0.999, ε 1e-8), weight decay ${weightDecay}, gradient clipping at global norm ${options.clipNorm}, batch ${options.batchSize} × ${recipe.stepOrder.length} steps`,
   );
   const evalRows = data.eval.length > 0;
   const early = options.earlyStopping;
   const restore = evalRows && options.restoreBest;
+  if (early && !options.restoreBest) approximate.push("transformers' early stopping needs load_best_model_at_end, so the best weights are restored although restoreBest is false");
   if (evalRows) exact.push(`evaluation every ${options.evalEvery} steps`);
   if (early) exact.push(`early stopping after ${early.patience} evaluations without improvement`);
   if (restore) exact.push("the best-eval-loss weights are restored at the end (load_best_model_at_end)");
   return {
     learning_rate: lr,
     ...schedule,
-    weight_decay: options.weightDecay,
+    weight_decay: weightDecay,
     max_grad_norm: options.clipNorm,
     adam_beta1: 0.9,
     adam_beta2: 0.999,

@@ -1,4 +1,4 @@
-import { trainerArguments, moduleOf, type EngineConfig } from "./llamafactory";
+import { moduleOf, newRowsLearningRate, trainerArguments, type EngineConfig } from "./llamafactory";
 import type { Recipe } from "./recipe";
 
 /**
@@ -17,7 +17,7 @@ export function peftConfig(recipe: Recipe): EngineConfig {
       (layout.head ? "; the untied lm_head's rows through their own delta" : "; the tied lm_head shares the embedding's delta"),
     "tokenlab's packed rows and batch order (data/train_rows.jsonl, data/train_order.json): the same tokens, targets and batches at every step",
   );
-  const training = trainerArguments(recipe, options.embeddingLr, exact, approximate);
+  const training = trainerArguments(recipe, newRowsLearningRate(recipe, approximate), exact, approximate);
   const early = options.earlyStopping;
   if (data.eval.length > 0) approximate.push("eval loss: transformers averages per-batch means, tokenlab averages over all target tokens");
   if (early) approximate.push("early stopping: tokenlab counts its step-0 evaluation as the first best; transformers starts at the first evaluation after training begins");

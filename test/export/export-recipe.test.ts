@@ -192,6 +192,18 @@ describe("exportRecipe", function () {
     assert.match(gradualReadme, /cannot open layers during a run/);
   });
 
+  it("gives a new-rows recipe the rate tokenlab trains the rows at and no weight decay (deltas never decay)", async () => {
+    await exportRecipe(added, out("rates"), { data: EXAMPLES, train: { strategy: "new-rows", steps: 3, lr: 0.01, groupLr: { "embed.new": 0.2 }, weightDecay: 0.1 } });
+    const yaml = parse(fs.readFileSync(path.join(out("rates"), "llamafactory.yaml"), "utf8"));
+    const peft = readJson(path.join(out("rates"), "train_peft.json"));
+    assert.equal(yaml.learning_rate, 0.2);
+    assert.equal(yaml.weight_decay, 0);
+    assert.equal(peft.training_arguments.learning_rate, 0.2);
+    assert.equal(peft.training_arguments.weight_decay, 0);
+    // The untied head's new rows keep the base rate in tokenlab: one Trainer rate cannot say so, and the README does.
+    assert.match(fs.readFileSync(path.join(out("rates"), "README.md"), "utf8"), /the head's new rows train at 0\.01 in tokenlab; here at the embedding rows' 0\.2/);
+  });
+
   it("gives train_peft.py tokenlab's exact step-1 batch: PyTorch's loss on it, shaped as transformers shifts labels, is tokenlab's", () => {
     const dir = out("initial");
     const order = readJson(path.join(dir, "data/train_order.json")) as number[][];
