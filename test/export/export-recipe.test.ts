@@ -192,6 +192,23 @@ describe("exportRecipe", function () {
     assert.match(gradualReadme, /cannot open layers during a run/);
   });
 
+  it("names GPT-2's modules as LLaMA-Factory and PEFT see them (wte, wpe, attn; a tied head)", async () => {
+    const gpt2 = await tinyModel({ architecture: "GPT2LMHeadModel", tied: true });
+    try {
+      const gptAdded = addTokens(gpt2.model, ["<sep>"], { seed: 1 });
+      const examples = Array.from({ length: 10 }, (_, i) => `fox<sep>dog ${i}`);
+      await exportRecipe(gptAdded, out("gpt2-groups"), { data: examples, train: { strategy: ["embed", "block.-1:.attn"], steps: 2 } });
+      const yaml = parse(fs.readFileSync(path.join(out("gpt2-groups"), "llamafactory.yaml"), "utf8"));
+      assert.deepEqual([yaml.freeze_trainable_layers, yaml.freeze_trainable_modules, yaml.freeze_extra_modules], [1, "attn", "wte,wpe"]);
+      await exportRecipe(gptAdded, out("gpt2-rows"), { data: examples, train: { steps: 2 } });
+      assert.deepEqual(readJson(path.join(out("gpt2-rows"), "train_peft.json")).peft.target_modules, ["wte"]);
+      (gptAdded.model as TransformerLM).dispose([gpt2.model.weights]);
+    } finally {
+      gpt2.model.dispose();
+      gpt2.remove();
+    }
+  });
+
   it("gives a new-rows recipe the rate tokenlab trains the rows at and no weight decay (deltas never decay)", async () => {
     await exportRecipe(added, out("rates"), { data: EXAMPLES, train: { strategy: "new-rows", steps: 3, lr: 0.01, groupLr: { "embed.new": 0.2 }, weightDecay: 0.1 } });
     const yaml = parse(fs.readFileSync(path.join(out("rates"), "llamafactory.yaml"), "utf8"));
