@@ -108,7 +108,10 @@ function figures(recipe: Recipe): string[] {
     lines.push(
       "| evaluation | value |",
       "| --- | --- |",
-      ...Object.entries(evaluation).map(([name, value]) => `| ${name} | ${formatNumber(value as number)} |`),
+      // NaN = not measured (no plain text, no base model given to evaluate).
+      ...Object.entries(evaluation)
+        .filter(([, value]) => !Number.isNaN(value))
+        .map(([name, value]) => `| ${name} | ${formatNumber(value)} |`),
       "",
     );
   }

@@ -6,6 +6,8 @@ import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import { Tokenizer } from "@anush008/tokenizers";
 import { parse } from "yaml";
+import { evaluate } from "../../lib/analysis/evaluate";
+import { formatNumber } from "../../lib/display/text-format";
 import { TokenlabError } from "../../lib/errors/tokenlab-error";
 import { exportRecipe } from "../../lib/export/export-recipe";
 import { PEFT_SCRIPT } from "../../lib/export/peft-script";
@@ -168,6 +170,16 @@ describe("exportRecipe", function () {
     const last = result.history[result.history.length - 1];
     assert.ok(readme.includes(`| train, last step | ${last.step} |`), "README has the last step's figures");
     assert.ok(readme.includes(`Run status: ${result.status} after 4 step(s)`));
+  });
+
+  it("puts evaluate()'s new-token metrics into the README's figures", async () => {
+    const report = evaluate(result.model, run.setup.data.eval, { newIds: added.newIds });
+    const exported = await exportRecipe(run, out("evaluated"), { checkpoint: "trained", evaluation: report });
+    const readme = fs.readFileSync(path.join(out("evaluated"), "README.md"), "utf8");
+    assert.equal(exported.readme, readme);
+    for (const name of ["newTokenLoss", "newTokenAccuracy", "loss", "accuracy"] as const) {
+      assert.ok(readme.includes(`| ${name} | ${formatNumber(report.metrics[name])} |`), `README shows ${name}`);
+    }
   });
 
   it("maps full, gradual and explicit group strategies onto finetuning_type / freeze_* keys", async () => {
