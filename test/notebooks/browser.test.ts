@@ -116,6 +116,37 @@ describe("executed notebooks as HTML in headless Chromium", function () {
     }
   });
 
+  it("keeps the progress bar's label readable under the classic Notebook UI's Bootstrap `.label` rule", async () => {
+    const html = exportHtml(fixture, work);
+    const { page, close } = await openOffline(browser, `file://${html}`);
+    try {
+      // Debian's nbconvert has no Bootstrap; this is the classic UI's rule that hid the label (white text, no background).
+      await page.addStyleTag({ content: CLASSIC_UI_LABEL_RULE });
+      const label = page.locator(".tokenlab-progress > span");
+      assert.equal(await label.textContent(), "training new-token rows");
+      const { color, background } = await label.evaluate((element) => {
+        let node: Element | null = element;
+        let background = "rgba(0, 0, 0, 0)";
+        while (node && /rgba\(.*, 0\)$|^transparent$/.test(background)) {
+          background = getComputedStyle(node).backgroundColor;
+          node = node.parentElement;
+        }
+        return { color: getComputedStyle(element).color, background: /rgba\(.*, 0\)$/.test(background) ? "rgb(255, 255, 255)" : background };
+      });
+      const ratio = contrastRatio(color, background);
+      assert.ok(ratio >= 4.5, `label ${color} on ${background}: contrast ${ratio.toFixed(2)} < 4.5 (WCAG AA)`);
+      const unscoped = await page.evaluate(() =>
+        Array.from(document.querySelectorAll(".jp-OutputArea-output [class]"))
+          .filter((element) => !element.closest(".js-plotly-plot") && element.closest("[class*='tokenlab-']"))
+          .flatMap((element) => Array.from(element.classList))
+          .filter((name) => !name.startsWith("tokenlab-")),
+      );
+      assert.deepEqual(unscoped, [], "every class inside tokenlab's outputs is prefixed");
+    } finally {
+      await close();
+    }
+  });
+
   for (const name of projectNotebooks) {
     it(`notebooks/${name}: every plotly chart drew its traces, no console errors`, async () => {
       const isScreenshotSource = process.env.TOKENLAB_SCREENSHOT === "1" && name === screenshotNotebook();
@@ -123,6 +154,22 @@ describe("executed notebooks as HTML in headless Chromium", function () {
     });
   }
 });
+
+/** Bootstrap 3's `.label` as the classic Notebook UI loads it: white text, meant for a coloured badge. */
+const CLASSIC_UI_LABEL_RULE = ".label { display: inline; padding: .2em .6em .3em; font-size: 75%; font-weight: 700; color: #fff; }";
+
+/** WCAG 2 contrast ratio of two computed `rgb(…)` colours. */
+function contrastRatio(foreground: string, background: string): number {
+  const luminance = (css: string): number => {
+    const [r, g, b] = (css.match(/[\d.]+/g) ?? []).slice(0, 3).map((v) => {
+      const c = Number(v) / 255;
+      return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const [light, dark] = [luminance(foreground), luminance(background)].sort((a, b) => b - a);
+  return (light + 0.05) / (dark + 0.05);
+}
 
 /** The README's picture (TOKENLAB_SCREENSHOT=1 rewrites docs/screenshot.png): the first project notebook with a chart, else the fixture. */
 function screenshotNotebook(): string | undefined {
