@@ -42,7 +42,8 @@ export async function executeCell(context: ExecuteContext, message: JupyterMessa
   // Unstored cells share the count of the last stored one, so their script name comes from the
   // request instead: tracebacks of the stored cell must keep pointing at its own source.
   const label = storeHistory ? `cell[${count}]` : `cell[${message.header.msg_id.slice(0, 8)}]`;
-  context.publisher.parent = message.header;
+  const cellId = (message.metadata as { cellId?: unknown } | undefined)?.cellId; // JupyterLab, Notebook 7, nbclient
+  context.publisher.executionStarted(message.header, typeof cellId === "string" ? cellId : undefined);
   if (!silent) context.publisher.publish("execute_input", { code: request.code, execution_count: count });
 
   const cell = new RunningCell(message.header, identities, request.allow_stdin !== false, count);
