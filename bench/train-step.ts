@@ -6,6 +6,7 @@
  * the ratios (torch ms / tokenlab ms) are against PyTorch's faster setting, and only when PyTorch
  * runs on an optimized BLAS (see ratioRefusal). Measurements alternate between tokenlab and the
  * resident PyTorch processes, so load from other processes hits all alike.
+ * `npm run bench -- --scale [--shape NAME]` runs the real-size benchmark instead (scale/scale-bench.ts).
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -17,6 +18,7 @@ import { AdamW } from "../lib/train/adamw";
 import { crossEntropy } from "../lib/train/cross-entropy";
 import { writeTinyCheckpoint } from "../test/fixtures/tiny-checkpoint";
 import { ratioRefusal, startTorch, torchThreadSettings } from "./torch-process";
+import { runScaleBench } from "./scale/scale-bench";
 
 const BATCH = 8;
 const SEQUENCE = 128;
@@ -153,7 +155,7 @@ function round(x: number, digits = 1): number {
   return Number(x.toFixed(digits));
 }
 
-main().catch((error) => {
+(process.argv.includes("--scale") ? runScaleBench(process.argv.slice(2)) : main()).catch((error) => {
   console.error(error);
   process.exit(1);
 });
