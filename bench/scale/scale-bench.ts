@@ -6,8 +6,8 @@
  * and at all cores, its BLAS, and the ratios against its faster setting (refused on a reference BLAS).
  *
  * tokenlab runs in child processes (shape-steps.ts), PyTorch in others, one at a time: a step that
- * crashes (wasm out of memory) becomes {error} in the JSON, the next child resumes with the steps
- * after it, and the machine's memory holds one side at a time. Checkpoints are random BF16 weights
+ * fails or crashes (wasm out of memory) becomes {error} in the JSON, a fresh child resumes with the
+ * steps after it, and the machine's memory holds one side at a time. Checkpoints are random BF16 weights
  * cached under bench/out/scale-cache (random-checkpoint.ts).
  */
 import { spawn } from "node:child_process";
@@ -16,7 +16,6 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as readline from "node:readline";
 import { HfTokenizer } from "../../lib/hf/tokenizer";
-import { IGNORE_INDEX } from "../../lib/train/cross-entropy";
 import { ratioRefusal, startTorch, torchThreadSettings, type BlasReport } from "../torch-process";
 import { randomCheckpoint } from "./random-checkpoint";
 import { parameterCount, SCALE_SHAPES, type ScaleShape } from "./shapes";
@@ -122,9 +121,7 @@ function buildBatch(tokenizer: HfTokenizer) {
   const newIds = NEW_TOKENS.map((_, i) => tokenizer.size + i);
   const textIds = tokenizer.encode(TEXT);
   const stream = Array.from({ length: SEQUENCE + 1 }, (_, t) => (t % 16 === 15 ? newIds[(t >> 4) % newIds.length] : textIds[t % textIds.length]));
-  const labels = stream.slice(1);
-  if (labels.includes(IGNORE_INDEX)) throw new Error("unreachable: token ids are never negative");
-  return { inputIds: stream.slice(0, SEQUENCE), labels, newIds, tokenizerSize: tokenizer.size };
+  return { inputIds: stream.slice(0, SEQUENCE), labels: stream.slice(1), newIds, tokenizerSize: tokenizer.size };
 }
 
 /** Runs shape-steps.ts children until every step has a figure or an error. */
@@ -139,8 +136,10 @@ async function tokenlabFigures(job: ShapeJob): Promise<{ steps: Partial<Record<S
       const child = await runChild(jobFile);
       peakRssMb = Math.max(peakRssMb, child.peakRssMb);
       const reported = new Set<StepName>();
+      let recorded = 0;
       for (const line of child.lines) {
         reported.add(line.step);
+        if (steps[line.step] === undefined) recorded++;
         steps[line.step] ??= line.figures; // load and addTokens run again in a resumed child; the first figures stand
         peakRssMb = Math.max(peakRssMb, line.figures.peak_rss_mb as number);
       }
@@ -152,7 +151,8 @@ async function tokenlabFigures(job: ShapeJob): Promise<{ steps: Partial<Record<S
       // The step running when the child ended is the first one it did not report (load and addTokens come first).
       const order: StepName[] = ["load", "addTokens", ...remaining.filter((s) => s !== "load" && s !== "addTokens")];
       const failed = order.find((s) => !reported.has(s));
-      if (failed === undefined) continue;
+      // A child that ends cleanly after reporting a step's error leaves the next step to a fresh process.
+      if (failed === undefined || (child.crash === undefined && recorded > 0)) continue;
       const error = child.crash ?? "the child process ended without reporting this step";
       if (failed === "load" || failed === "addTokens") {
         // Every later step needs it; when it had succeeded in an earlier child, retrying again might never end.

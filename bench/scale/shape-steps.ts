@@ -6,8 +6,8 @@
  *   node --import tsx bench/scale/shape-steps.ts JOB.json
  *
  * JOB.json: {dir, saveDir, steps, batch: {inputIds, labels}, newTokens, expectedNewIds}. "load" and
- * "addTokens" always run first (every other step needs the extended model); then `steps` in order.
- * A line: {step, seconds?, runs_s?, error?, peak_rss_mb, ...}.
+ * "addTokens" always run first (every other step needs the extended model); then `steps` in order,
+ * until one fails. A line: {step, seconds?, runs_s?, error?, peak_rss_mb, ...}.
  */
 import * as fs from "node:fs";
 import * as tf from "@tensorflow/tfjs-core";
@@ -118,7 +118,9 @@ async function main(): Promise<void> {
     try {
       report(step, await steps[step]());
     } catch (error) {
+      // A wasm out-of-memory leaves the module's heap unusable: the parent resumes in a fresh process.
       report(step, { error: String(error) });
+      return;
     }
   }
 }
