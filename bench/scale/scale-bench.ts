@@ -141,6 +141,7 @@ async function tokenlabFigures(job: ShapeJob): Promise<{ steps: Partial<Record<S
         reported.add(line.step);
         if (steps[line.step] === undefined) recorded++;
         steps[line.step] ??= line.figures; // load and addTokens run again in a resumed child; the first figures stand
+        console.error(`tokenlab ${line.step}: ${JSON.stringify(line.figures)}`); // progress: a shape takes minutes
         peakRssMb = Math.max(peakRssMb, line.figures.peak_rss_mb as number);
       }
       const failedPrerequisite = (["load", "addTokens"] as const).find((s) => steps[s]?.error !== undefined);
@@ -246,6 +247,7 @@ async function torchFigures(dir: string, batch: ReturnType<typeof buildBatch>) {
     } catch (error) {
       settings[`${threads}_threads`] = { error: String(error) };
     }
+    console.error(`torch ${threads} thread(s): ${JSON.stringify(settings[`${threads}_threads`])}`);
   }
   return { settings, blas, version };
 }
