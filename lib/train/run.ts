@@ -14,6 +14,7 @@ import type { EvalRecord, RunEvent, RunStatus, StepRecord } from "./run-records"
 import { initialPlateauState, updatePlateau, type PlateauState } from "./schedules";
 import { learningRateOf, type ResolvedOptions } from "./train-options";
 import { evaluateLoss, trainStep } from "./train-step";
+import { dataFingerprint, type RunState, type SavedTensor } from "./run-state";
 import { disposeSnapshot, TrainableParameters, type Snapshot } from "./trainable-parameters";
 import { TrainingError } from "./training-error";
 import { trainingChart } from "./training-chart";
@@ -82,7 +83,14 @@ export class Run implements PromiseLike<TrainResult>, Displayable {
   private readonly batches: BatchSchedule;
   private promise: Promise<TrainResult>;
 
-  constructor(private readonly setup: RunSetup) {
+  /**
+   * Starts training at once; or, given `saved` (see `state()`), rebuilds a stopped run as it was
+   * (await it for its result, `resume()` to continue).
+   */
+  constructor(
+    private readonly setup: RunSetup,
+    saved?: RunState,
+  ) {
     this.base = setup.base;
     this.newIds = setup.newIds;
     this.totalSteps = setup.options.steps;
@@ -97,7 +105,13 @@ export class Run implements PromiseLike<TrainResult>, Displayable {
       setup.options.seed,
     );
     this.drift = new DriftRecorder(setup.newIds, sample, hidden, setup.options.driftEvery);
-    this.promise = this.segment(setup.signal);
+    if (saved) {
+      this.restore(saved);
+      this.result = this.buildResult();
+      this.promise = Promise.resolve(this.result);
+    } else {
+      this.promise = this.segment(setup.signal);
+    }
   }
 
   /** Number of completed optimization steps. */
@@ -144,6 +158,35 @@ export class Run implements PromiseLike<TrainResult>, Displayable {
     return this;
   }
 
+  /**
+   * The state of a run that is not running, as plain data and CPU copies: `writeRunState` saves it,
+   * `new Run(setup, state)` in another process continues it bit-identically.
+   */
+  state(): RunState {
+    if (this.status === "running") throw new TrainingError("this run is still running; stop() it or await it first");
+    const saved = (t: tf.Tensor): SavedTensor => ({ shape: [...t.shape], data: Float32Array.from(t.dataSync() as Float32Array) });
+    const moments: RunState["moments"] = {};
+    for (const p of this.params.list) {
+      const state = this.optimizerOf.get(p.key)!.momentsOf(p.value);
+      if (state) moments[p.key] = { m: saved(state.m), v: saved(state.v), steps: state.steps };
+    }
+    return {
+      completed: this.completed,
+      totalSteps: this.totalSteps,
+      status: this.status,
+      history: [...this.history],
+      evals: [...this.evals],
+      events: [...this.events],
+      plateau: this.plateau,
+      unfreeze: this.unfreezeState,
+      params: Object.fromEntries(this.params.list.map((p) => [p.key, saved(p.value)])),
+      moments,
+      best: this.best && { record: this.best.record, snapshot: this.best.snapshot.map(({ tensor, rowIds, value }) => ({ tensor, rowIds, value: saved(value) })) },
+      drift: [...this.drift.checkpoints],
+      dataFingerprint: dataFingerprint(this.setup.data),
+    };
+  }
+
   /** Frees the run's training state (variables, optimizer moments, best snapshot). */
   dispose(): void {
     this.params.dispose();
@@ -180,6 +223,44 @@ export class Run implements PromiseLike<TrainResult>, Displayable {
     const summary = this.summary();
     const chart = this.history.length > 0 ? `${this.chart()[JUPYTER_DISPLAY]()["text/html"]}\n` : "";
     return { "text/html": chart + summary.toHTML(), "text/plain": summary.toString() };
+  }
+
+  /** Takes over a saved state: the opened stages are replayed so the same parameters and optimizers exist. */
+  private restore(saved: RunState): void {
+    if (saved.dataFingerprint !== dataFingerprint(this.setup.data)) {
+      throw new TrainingError("the training data differ from those of the saved run (files changed since?); a resumed run must see the same rows");
+    }
+    const opened = saved.events.filter((e) => e.kind === "unfreeze").length;
+    for (const stage of this.setup.groups.stages.slice(0, opened)) this.startTraining(stage);
+    if (saved.unfreeze.stagesOpened > opened) this.stageDue = this.setup.groups.stages[opened];
+    const keys = this.params.list.map((p) => p.key);
+    if (keys.join("\n") !== Object.keys(saved.params).join("\n")) {
+      throw new TrainingError("the saved run trained other parameters than this setup (different strategy or model?)", { saved: Object.keys(saved.params), now: keys });
+    }
+    for (const p of this.params.list) {
+      const value = saved.params[p.key];
+      if (value.shape.join(",") !== p.value.shape.join(",")) throw new TrainingError(`saved ${p.key} has shape [${value.shape}], the model's is [${p.value.shape}]`);
+      tf.tidy(() => p.value.assign(tf.tensor(value.data, value.shape, "float32")));
+      const moments = saved.moments[p.key];
+      if (moments) {
+        const [m, v] = [tf.tensor(moments.m.data, moments.m.shape, "float32"), tf.tensor(moments.v.data, moments.v.shape, "float32")];
+        this.optimizerOf.get(p.key)!.setMoments(p.value, { m, v, steps: moments.steps });
+        tf.dispose([m, v]);
+      }
+    }
+    if (saved.best) {
+      const snapshot = saved.best.snapshot.map(({ tensor, rowIds, value }) => ({ tensor, rowIds, value: tf.tensor(value.data, value.shape, "float32") }));
+      this.best = { record: saved.best.record, snapshot };
+    }
+    this.completed = saved.completed;
+    this.totalSteps = saved.totalSteps;
+    this.status = saved.status;
+    this.history.push(...saved.history);
+    this.evals.push(...saved.evals);
+    this.events.push(...saved.events);
+    this.plateau = saved.plateau;
+    this.unfreezeState = saved.unfreeze;
+    this.drift.checkpoints.push(...saved.drift);
   }
 
   private startTraining(groups: readonly LayerGroup[]): string[] {

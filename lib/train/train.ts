@@ -2,7 +2,8 @@ import type { Example } from "../data/examples";
 import { isTrainingData, prepareData, type TrainingData } from "../data/prepare-data";
 import type { CausalLM } from "../models/causal-lm";
 import { notebookHost } from "../runtime/notebook-host";
-import { Run } from "./run";
+import { Run, type RunSetup } from "./run";
+import type { RunState } from "./run-state";
 import { resolveOptions, strategyGroups, type TrainOptions } from "./train-options";
 import { TrainingError } from "./training-error";
 
@@ -24,6 +25,27 @@ export function train(
   data: TrainingData | string | ReadonlyArray<string | Example>,
   options: TrainOptions = {},
 ): Run {
+  return new Run(runSetup(model, data, options));
+}
+
+/**
+ * A stopped run rebuilt from its saved state (`readRunState`) in a new process, with the same
+ * model, data and options `train` got: `resume()` it to continue bit-identically.
+ */
+export function restoreRun(
+  model: CausalLM | ModelWithNewTokens,
+  data: TrainingData | string | ReadonlyArray<string | Example>,
+  options: TrainOptions,
+  state: RunState,
+): Run {
+  return new Run(runSetup(model, data, options), state);
+}
+
+function runSetup(
+  model: CausalLM | ModelWithNewTokens,
+  data: TrainingData | string | ReadonlyArray<string | Example>,
+  options: TrainOptions,
+): RunSetup {
   const base = "model" in model && "newIds" in model ? model.model : (model as CausalLM);
   const newIds = [...(options.newIds ?? ("newIds" in model ? model.newIds : []))];
   const prepared = isTrainingData(data) ? data : prepareData(base.tokenizer, data, options);
@@ -35,7 +57,7 @@ export function train(
   }
   const groups = strategyGroups(base.layout, newIds, resolved.strategy, options.unfreeze?.stages);
   if (groups.initial.length === 0) throw new TrainingError("nothing to train: the selected layer groups are empty", { strategy: resolved.strategy });
-  return new Run({
+  return {
     base,
     newIds,
     data: prepared,
@@ -44,5 +66,5 @@ export function train(
     signal: options.signal,
     display: options.display ?? notebookHost() !== undefined,
     title: typeof resolved.strategy === "string" ? `training (${resolved.strategy})` : `training (${resolved.strategy.join(", ")})`,
-  });
+  };
 }
