@@ -6,7 +6,9 @@ import { installKernelspec, type InstallTarget } from "./install/kernelspec";
 const USAGE = `usage:
   tokenlab install [--user | --sys-prefix | --prefix DIR]   write the Jupyter kernelspec "tokenlab"
   tokenlab kernel --connection-file FILE                    run the kernel (Jupyter starts this)
-  tokenlab nbtest ...                                       run notebooks as tests (tokenlab nbtest --help)`;
+  tokenlab nbtest ...                                       run notebooks as tests (tokenlab nbtest --help)
+  tokenlab run EXPERIMENT.yaml [--output DIR]               train and evaluate headless (tokenlab run --help)
+  tokenlab run --resume DIR                                 continue a run that Ctrl-C stopped`;
 
 /** Entry point of bin/tokenlab.js; resolves to the process exit code. */
 export async function main(argv: string[], binPath: string): Promise<number> {
@@ -26,6 +28,8 @@ export async function main(argv: string[], binPath: string): Promise<number> {
     }
     case "nbtest":
       return nbtest(rest);
+    case "run":
+      return run(rest);
     default:
       return usage(command === undefined || command === "--help" ? undefined : `unknown command ${command}`);
   }
@@ -35,6 +39,16 @@ async function nbtest(argv: string[]): Promise<number> {
   // Loaded on demand so that `tokenlab kernel` does not compile the test runner at startup.
   const { nbtestMain } = require("./nbtest/cli") as typeof import("./nbtest/cli");
   return nbtestMain(argv);
+}
+
+async function run(argv: string[]): Promise<number> {
+  // Loaded on demand: training pulls in tfjs, which `tokenlab kernel` should not load at startup.
+  const { runCommand, RUN_USAGE } = require("./run-command") as typeof import("./run-command");
+  if (argv[0] === "--help") {
+    process.stdout.write(`${RUN_USAGE}\n`);
+    return 0;
+  }
+  return runCommand(argv);
 }
 
 function parseInstallTarget(args: string[]): InstallTarget {

@@ -28,7 +28,7 @@ export interface Experiment {
   /** train() options that can be written down (no callbacks, signals or schedule functions). */
   train: TrainOptions;
   evaluate?: { data?: DataFile[]; plainText?: DataFile[]; klToBase?: boolean; batchSize?: number; seqLen?: number };
-  /** Output folder (default: `<experiment file name>.run` beside the file). */
+  /** Output folder; parseExperiment defaults it to `<file name without extension>.run` beside the file. */
   output?: string;
 }
 
@@ -206,7 +206,7 @@ export function parseExperiment(text: string, file: string): Experiment {
       plainText: plainText && filesAt(source, ["evaluate", "plainText"], plainText, folder),
     };
   }
-  if (experiment.output !== undefined) resolved.output = path.resolve(folder, experiment.output);
+  resolved.output = path.resolve(folder, experiment.output ?? `${path.basename(file, path.extname(file))}.run`);
   if (resolved.train.strategy === "gradual" && !resolved.train.unfreeze) {
     throw source.error(nodeAt(source.root, ["train", "strategy"]), "train.strategy", '"gradual" needs train.unfreeze with `every` or `onPlateau`');
   }

@@ -119,6 +119,11 @@ export class Run implements PromiseLike<TrainResult>, Displayable {
     return this.completed;
   }
 
+  /** The step this run trains to (its `steps`, extended by `resume({steps})`). */
+  get plannedSteps(): number {
+    return this.totalSteps;
+  }
+
   /** Elements the optimizer updates (gradients and each AdamW moment hold this many). */
   get trainableElements(): number {
     return this.params.elementCount;
