@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import { readExperimentFile } from "../lib/experiment/experiment";
 import { ExperimentError } from "../lib/experiment/experiment-error";
-import { resumeExperiment, runExperiment, type HeadlessOutcome } from "../lib/experiment/run-experiment";
+import type { HeadlessOutcome } from "../lib/experiment/run-experiment";
 import { TokenlabError } from "../lib/errors/tokenlab-error";
 
 export const RUN_USAGE = `usage:
@@ -29,10 +29,10 @@ export async function runCommand(argv: string[]): Promise<number> {
     const options = { signal: controller.signal, progress: process.stderr };
     let outcome: HeadlessOutcome;
     if ("resume" in args) {
-      outcome = await resumeExperiment(resolve(args.resume), options);
+      outcome = await headless().resumeExperiment(resolve(args.resume), options);
     } else {
-      const experiment = readExperimentFile(args.file);
-      outcome = await runExperiment(args.output ? { ...experiment, output: resolve(args.output) } : experiment, options);
+      const experiment = readExperimentFile(args.file); // checked before tfjs and the models load: a typo is reported at once
+      outcome = await headless().runExperiment(args.output ? { ...experiment, output: resolve(args.output) } : experiment, options);
     }
     process.stderr.write(`${outcome.message}\n`);
     return outcome.status === "interrupted" || outcome.status === "stopped" ? 130 : 0;
@@ -43,6 +43,10 @@ export async function runCommand(argv: string[]): Promise<number> {
   } finally {
     process.off("SIGINT", onSigint);
   }
+}
+
+function headless(): typeof import("../lib/experiment/run-experiment") {
+  return require("../lib/experiment/run-experiment") as typeof import("../lib/experiment/run-experiment");
 }
 
 function parseArgs(argv: string[]): { file: string; output?: string } | { resume: string } | string {

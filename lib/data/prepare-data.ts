@@ -1,3 +1,4 @@
+import * as path from "node:path";
 import type { HfTokenizer } from "../hf/tokenizer";
 import { DataError } from "./data-error";
 import { readJsonl, readTextFile, toExample, type Example } from "./examples";
@@ -10,6 +11,8 @@ export interface TrainingData {
   train: PackedSequence[];
   eval: PackedSequence[];
   seqLen: number;
+  /** What prepareData made these rows from (an experiment file repeats it). */
+  origin?: { source: string | ReadonlyArray<string | Example>; options: PrepareDataOptions };
 }
 
 export interface PrepareDataOptions {
@@ -48,7 +51,8 @@ export function prepareData(
       part.map((example) => tokenizeExample(tokenizer, example, { lossOn: options.lossOn })),
       { seqLen, separatorId },
     );
-  const data = { eval: pack(order.slice(0, evalCount)), train: pack(order.slice(evalCount)), seqLen };
+  const origin = { source: typeof source === "string" ? path.resolve(source) : source, options: { seqLen, evalFraction, seed: options.seed ?? 0, lossOn: options.lossOn, separatorId: options.separatorId } };
+  const data = { eval: pack(order.slice(0, evalCount)), train: pack(order.slice(evalCount)), seqLen, origin };
   if (data.train.length === 0) throw new DataError("the training split has no targets after packing", { examples: examples.length });
   return data;
 }

@@ -12,7 +12,8 @@ import { AdamW } from "./adamw";
 import type { LayerGroup } from "./layer-groups";
 import type { EvalRecord, RunEvent, RunStatus, StepRecord } from "./run-records";
 import { initialPlateauState, updatePlateau, type PlateauState } from "./schedules";
-import { learningRateOf, type ResolvedOptions } from "./train-options";
+import type { ModelWithNewTokens } from "./train";
+import { learningRateOf, type ResolvedOptions, type TrainOptions } from "./train-options";
 import { evaluateLoss, trainStep } from "./train-step";
 import { dataFingerprint, type RunState, type SavedTensor } from "./run-state";
 import { disposeSnapshot, TrainableParameters, type Snapshot } from "./trainable-parameters";
@@ -37,7 +38,15 @@ export interface TrainResult extends Displayable {
   evals: readonly EvalRecord[];
 }
 
+/** What train() was called with: enough to write the run down as an experiment file. */
+export interface TrainRecipe {
+  model: CausalLM | ModelWithNewTokens;
+  data: TrainingData;
+  options: TrainOptions;
+}
+
 export interface RunSetup {
+  recipe: TrainRecipe;
   base: CausalLM;
   newIds: readonly number[];
   data: TrainingData;
@@ -117,6 +126,11 @@ export class Run implements PromiseLike<TrainResult>, Displayable {
   /** Number of completed optimization steps. */
   get completedSteps(): number {
     return this.completed;
+  }
+
+  /** The model, data and options train() got. */
+  get recipe(): TrainRecipe {
+    return this.setup.recipe;
   }
 
   /** The step this run trains to (its `steps`, extended by `resume({steps})`). */

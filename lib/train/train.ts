@@ -58,6 +58,7 @@ function runSetup(
   const groups = strategyGroups(base.layout, newIds, resolved.strategy, options.unfreeze?.stages);
   if (groups.initial.length === 0) throw new TrainingError("nothing to train: the selected layer groups are empty", { strategy: resolved.strategy });
   return {
+    recipe: { model, data: prepared, options },
     base,
     newIds,
     data: prepared,
