@@ -13,6 +13,8 @@ export interface TrainingData {
   seqLen: number;
   /** What prepareData made these rows from (an experiment file repeats it). */
   origin?: { source: string | ReadonlyArray<string | Example>; options: PrepareDataOptions };
+  /** The examples behind each split and how they were tokenized (absent for rows built by hand); exportRecipe writes them out. */
+  source?: { train: Example[]; eval: Example[]; lossOn: LossOn; separatorId?: number };
 }
 
 export interface PrepareDataOptions {
@@ -51,8 +53,14 @@ export function prepareData(
       part.map((example) => tokenizeExample(tokenizer, example, { lossOn: options.lossOn })),
       { seqLen, separatorId },
     );
-  const origin = { source: typeof source === "string" ? path.resolve(source) : source, options: { seqLen, evalFraction, seed: options.seed ?? 0, lossOn: options.lossOn, separatorId: options.separatorId } };
-  const data = { eval: pack(order.slice(0, evalCount)), train: pack(order.slice(evalCount)), seqLen, origin };
+  const split = { eval: order.slice(0, evalCount), train: order.slice(evalCount) };
+  const data: TrainingData = {
+    eval: pack(split.eval),
+    train: pack(split.train),
+    seqLen,
+    origin: { source: typeof source === "string" ? path.resolve(source) : source, options: { seqLen, evalFraction, seed: options.seed ?? 0, lossOn: options.lossOn, separatorId: options.separatorId } },
+    source: { ...split, lossOn: options.lossOn ?? "all", separatorId },
+  };
   if (data.train.length === 0) throw new DataError("the training split has no targets after packing", { examples: examples.length });
   return data;
 }

@@ -21,7 +21,7 @@ const NOT_WRITTEN: ReadonlyArray<keyof TrainOptions> = ["signal", "display", "on
  * form: a model not loaded from a directory, an init or schedule function, hand-built TrainingData.
  */
 export function experimentOf(run: Run): Experiment {
-  const { model, data, options } = run.recipe;
+  const { model, data, options } = run.setup.recipe;
   const added = model instanceof AddTokensResult ? model : undefined;
   const loaded = added ? added.base : "model" in model && "newIds" in model ? model.model : model;
   if (!loaded.source) {

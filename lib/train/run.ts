@@ -94,10 +94,11 @@ export class Run implements PromiseLike<TrainResult>, Displayable {
 
   /**
    * Starts training at once; or, given `saved` (see `state()`), rebuilds a stopped run as it was
-   * (await it for its result, `resume()` to continue).
+   * (await it for its result, `resume()` to continue). `setup` is how the run was set up (model,
+   * data, resolved options, groups, what train() got): what exportRecipe and headless runs read.
    */
   constructor(
-    private readonly setup: RunSetup,
+    readonly setup: RunSetup,
     saved?: RunState,
   ) {
     this.base = setup.base;
@@ -126,11 +127,6 @@ export class Run implements PromiseLike<TrainResult>, Displayable {
   /** Number of completed optimization steps. */
   get completedSteps(): number {
     return this.completed;
-  }
-
-  /** The model, data and options train() got. */
-  get recipe(): TrainRecipe {
-    return this.setup.recipe;
   }
 
   /** The step this run trains to (its `steps`, extended by `resume({steps})`). */

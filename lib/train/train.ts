@@ -41,11 +41,20 @@ export function restoreRun(
   return new Run(runSetup(model, data, options), state);
 }
 
-function runSetup(
+function runSetup(model: CausalLM | ModelWithNewTokens, data: TrainingData | string | ReadonlyArray<string | Example>, options: TrainOptions): RunSetup {
+  return { ...planRun(model, data, options), signal: options.signal, display: options.display ?? notebookHost() !== undefined };
+}
+
+/**
+ * Everything `train` decides before the first step — the model and its new ids, the prepared data,
+ * the options with their defaults and the layer groups — without starting a run. exportRecipe
+ * reads the same plan, so an exported recipe is the run `train` would make.
+ */
+export function planRun(
   model: CausalLM | ModelWithNewTokens,
   data: TrainingData | string | ReadonlyArray<string | Example>,
-  options: TrainOptions,
-): RunSetup {
+  options: TrainOptions = {},
+): Omit<RunSetup, "display" | "signal"> {
   const base = "model" in model && "newIds" in model ? model.model : (model as CausalLM);
   const newIds = [...(options.newIds ?? ("newIds" in model ? model.newIds : []))];
   const prepared = isTrainingData(data) ? data : prepareData(base.tokenizer, data, options);
@@ -64,8 +73,6 @@ function runSetup(
     data: prepared,
     options: resolved,
     groups,
-    signal: options.signal,
-    display: options.display ?? notebookHost() !== undefined,
     title: typeof resolved.strategy === "string" ? `training (${resolved.strategy})` : `training (${resolved.strategy.join(", ")})`,
   };
 }

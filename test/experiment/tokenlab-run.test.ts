@@ -111,7 +111,7 @@ describe("tokenlab run (headless experiments)", function () {
     reference = {
       steps: comparable(result.history),
       evals: comparable(result.evals),
-      evaluation: JSON.parse(JSON.stringify(evaluate({ model: result.model, newIds: added.newIds }, run.recipe.data).metrics)),
+      evaluation: JSON.parse(JSON.stringify(evaluate({ model: result.model, newIds: added.newIds }, run.setup.data).metrics)),
       modelBytes: fs.readFileSync(path.join(dir, "reference-model", "model.safetensors")),
     };
     // Kept for the round-trip test: the experiment file this notebook cell becomes.
