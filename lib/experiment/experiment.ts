@@ -28,6 +28,11 @@ export interface Experiment {
   /** train() options that can be written down (no callbacks, signals or schedule functions). */
   train: TrainOptions;
   evaluate?: { data?: DataFile[]; plainText?: DataFile[]; klToBase?: boolean; batchSize?: number; seqLen?: number };
+  /**
+   * exportRecipe of the finished run into `<output>/export` (LLaMA-Factory config, PEFT script,
+   * checkpoint with the new tokens); `checkpoint` and `dtype` as exportRecipe takes them.
+   */
+  export?: { checkpoint?: "initial" | "trained"; dtype?: "F32" | "F16" | "BF16" };
   /** Output folder; parseExperiment defaults it to `<file name without extension>.run` beside the file. */
   output?: string;
 }
@@ -159,6 +164,10 @@ const EXPERIMENT: Shape = {
     evaluate: {
       kind: "object",
       fields: { data: dataFiles, plainText: dataFiles, klToBase: { kind: "boolean" }, batchSize: positiveInt, seqLen: positiveInt },
+    },
+    export: {
+      kind: "object",
+      fields: { checkpoint: { kind: "enum", values: ["initial", "trained"] }, dtype: { kind: "enum", values: ["F32", "F16", "BF16"] } },
     },
     output: { kind: "string", nonEmpty: true },
   },

@@ -4,6 +4,7 @@ import { evaluate, type EvaluationReport } from "../analysis/evaluate";
 import { readJsonl, readTextFile, type Example } from "../data/examples";
 import { prepareData, type TrainingData } from "../data/prepare-data";
 import { TokenlabError } from "../errors/tokenlab-error";
+import { exportRecipe } from "../export/export-recipe";
 import type { CausalLM } from "../models/causal-lm";
 import { loadModel, saveModel } from "../models/load-model";
 import { addTokens } from "../tokens/add-tokens";
@@ -20,7 +21,7 @@ import { RECORD_FILES, writeEvaluation, writeRecords, writeReport } from "./run-
 import { TerminalProgress, type ProgressStream } from "./terminal-progress";
 
 /** Files and folders of a run's output folder besides the records (see RECORD_FILES). */
-export const RUN_FILES = { experiment: "experiment.yaml", state: "state", model: "model" } as const;
+export const RUN_FILES = { experiment: "experiment.yaml", state: "state", model: "model", export: "export" } as const;
 
 export interface HeadlessOptions {
   /** Stops the run at the next step boundary; the state is then saved for `resumeExperiment`. */
@@ -173,12 +174,14 @@ class Session {
         return { status: result.status, steps: result.steps, dir, message };
       }
       const evaluation = evaluateResult(experiment, setup, result.model);
-      saveModel(result.model, path.join(dir, RUN_FILES.model));
+      await saveModel(result.model, path.join(dir, RUN_FILES.model));
+      if (experiment.export) await exportRecipe(run, path.join(dir, RUN_FILES.export), { ...experiment.export, evaluation });
       writeEvaluation(dir, evaluation);
       writeRecords(dir, run);
       report(evaluation);
       fs.rmSync(path.join(dir, RUN_FILES.state), { recursive: true, force: true });
-      const message = `${result.status} after ${steps}; model, records (${RECORD_FILES.steps}, ${RECORD_FILES.stepsCsv}...), ${RECORD_FILES.evaluation} and ${RECORD_FILES.report} in ${dir}`;
+      const exported = experiment.export ? `, the cluster recipe in ${RUN_FILES.export}/` : "";
+      const message = `${result.status} after ${steps}; model${exported}, records (${RECORD_FILES.steps}, ${RECORD_FILES.stepsCsv}...), ${RECORD_FILES.evaluation} and ${RECORD_FILES.report} in ${dir}`;
       return { status: result.status, steps: result.steps, dir, message };
     } finally {
       // The run's result models and the model with the new tokens share the base's other tensors.

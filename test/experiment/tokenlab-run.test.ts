@@ -38,6 +38,7 @@ train:
   evalEvery: 4
   seed: 1
   displayEvery: 1
+export: {checkpoint: trained}
 `;
 
 interface Reference {
@@ -145,6 +146,10 @@ describe("tokenlab run (headless experiments)", function () {
       assert.equal(Number(cells[1]), steps[i].loss);
       assert.equal(cells[header.indexOf("gradNorm.block.1")], i < 10 ? "" : String(steps[i].gradNorms["block.1"]));
     });
+    // The optional export: exportRecipe's folder, its checkpoint the trained weights.
+    assert.ok(fs.readFileSync(path.join(out, "export", "model", "model.safetensors")).equals(reference.modelBytes));
+    assert.match(fs.readFileSync(path.join(out, "export", "llamafactory.yaml"), "utf8"), /finetuning_type: freeze/);
+    assert.ok(fs.existsSync(path.join(out, "export", "README.md")));
     const report = fs.readFileSync(path.join(out, "report.html"), "utf8");
     assert.equal(report.match(/data-tokenlab-plotly=/g)?.length, 1, "plotly.js is embedded once");
     assert.match(report, /training \(gradual\)/);
