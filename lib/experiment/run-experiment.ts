@@ -142,17 +142,16 @@ class Session {
       signal: this.options.signal,
       display: false,
       onStep: (record) => {
-        const run = this.run;
-        if (!run || !this.options.progress) return;
-        this.progress ??= new TerminalProgress(this.options.progress, record.step - 1, run.plannedSteps, options.displayEvery ?? 5, "training");
-        const evalRecord = run.evals[run.evals.length - 1];
-        this.progress.update(record, evalRecord?.step === record.step ? evalRecord.loss : undefined);
+        const evalRecord = this.run?.evals[this.run.evals.length - 1];
+        this.progress?.update(record, evalRecord?.step === record.step ? evalRecord.loss : undefined);
       },
     };
   }
 
+  /** Called as soon as the run exists, before its first step (which waits for the event loop). */
   async finish(run: Run, experiment: Experiment, firstStep: number): Promise<HeadlessOutcome> {
     this.run = run;
+    if (this.options.progress) this.progress = new TerminalProgress(this.options.progress, firstStep, run.plannedSteps, experiment.train.displayEvery ?? 5, "training");
     const { dir, setup } = this;
     const yamlText = fs.readFileSync(path.join(dir, RUN_FILES.experiment), "utf8");
     const report = (evaluation?: EvaluationReport) =>

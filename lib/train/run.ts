@@ -302,8 +302,9 @@ export class Run implements PromiseLike<TrainResult>, Displayable {
       await new Promise((resolve) => setImmediate(resolve));
       if (this.completed === 0) {
         this.recordDrift();
-        // The eval before training is the first point of the plateau for unfreezing too.
-        this.maybeUnfreeze(this.evaluate());
+        // The eval before training is the first point of the plateau for unfreezing too; a run
+        // stopped before its first step has it already (a second one would count as a plateau).
+        if (!this.evals.some((e) => e.step === 0)) this.maybeUnfreeze(this.evaluate());
       }
       const started = performance.now();
       while (this.completed < this.totalSteps) {

@@ -46,6 +46,21 @@ describe("saved run state", function () {
     disposeModels(fx.model, expected.latest, expected.best?.model, stopped.latest, stopped.best?.model, finished.latest, finished.best?.model);
   });
 
+  it("a run stopped before its first step resumes into the uninterrupted run (its start is evaluated once)", async () => {
+    const options: TrainOptions = { steps: 3, batchSize: 4, evalEvery: 1 };
+    const reference = train({ model: fx.model, newIds: fx.newIds }, fx.data, options);
+    const expected = await reference;
+    const run = train({ model: fx.model, newIds: fx.newIds }, fx.data, options);
+    run.stop();
+    assert.equal((await run).steps, 0);
+    const restored = restoreRun({ model: fx.model, newIds: fx.newIds }, fx.data, options, run.state());
+    const finished = await restored.resume();
+    assert.deepEqual(finished.evals, expected.evals);
+    assert.deepEqual(finished.evals.map((e) => e.step), [0, 1, 2, 3]);
+    for (const r of [reference, run, restored]) r.dispose();
+    disposeModels(fx.model, expected.latest, expected.best?.model, finished.latest, finished.best?.model);
+  });
+
   it("refuses to continue on other data", async () => {
     const options: TrainOptions = { steps: 2, batchSize: 4 };
     const run = train({ model: fx.model, newIds: fx.newIds }, fx.data, options);
