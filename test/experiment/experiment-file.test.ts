@@ -72,6 +72,14 @@ output: out/run1
     assert.deepEqual(parseExperiment(experimentYaml(experiment), path.join(os.tmpdir(), "elsewhere.yaml")), experiment);
   });
 
+  it("the annotated example docs/experiment.yaml is valid", () => {
+    const example = path.resolve(__dirname, "../../docs/experiment.yaml");
+    const experiment = parseExperiment(fs.readFileSync(example, "utf8"), example);
+    assert.equal(experiment.model, "base");
+    assert.equal(experiment.tokens?.add.length, 2);
+    assert.equal(experiment.data.examples?.length, 4);
+  });
+
   const errors: Array<[string, string, RegExp]> = [
     ["a misspelt key", FULL.replace("  lossOn:", "  losOn:"), /exp\.yaml:16: data\.losOn: unknown key \(did you mean "lossOn"\?\)/],
     ["an unknown top-level key", `${FULL}epochs: 3\n`, /exp\.yaml:32: epochs: unknown key; the keys here are model, tokens, data, train, evaluate, export, output/],
