@@ -69,7 +69,12 @@ export async function resumeExperiment(dir: string, options: HeadlessOptions = {
   const state = readRunState(stateDir);
   const setup = await prepare(experiment);
   const session = new Session(experiment.output, setup, options);
-  const run = startOrFail(setup, () => restoreRun(setup.trained, setup.data, session.trainOptions(experiment.train), state).resume({ signal: options.signal }));
+  const run = startOrFail(setup, () => {
+    const restored = restoreRun(setup.trained, setup.data, session.trainOptions(experiment.train), state);
+    const saved = restored.result; // the weights as saved, which the resumed run no longer needs
+    disposeModels(setup.added?.model ?? setup.base, saved?.latest, saved?.best?.model);
+    return restored.resume({ signal: options.signal });
+  });
   return session.finish(run, experiment, state.completed);
 }
 
@@ -183,15 +188,18 @@ class Session {
       const message = `${result.status} after ${steps}; model${exported}, records (${RECORD_FILES.steps}, ${RECORD_FILES.stepsCsv}...), ${RECORD_FILES.evaluation} and ${RECORD_FILES.report} in ${dir}`;
       return { status: result.status, steps: result.steps, dir, message };
     } finally {
-      // The run's result models and the model with the new tokens share the base's other tensors.
-      const shared = new Set(setup.base.weights.values());
-      const models = [setup.added?.model, run.result?.latest, run.result?.best?.model];
-      const owned = new Set(models.flatMap((m) => [...(m?.weights.values() ?? [])]).filter((t) => !shared.has(t)));
-      for (const tensor of owned) tensor.dispose();
+      disposeModels(setup.base, setup.added?.model, run.result?.latest, run.result?.best?.model);
       run.dispose();
       setup.base.dispose();
     }
   }
+}
+
+/** Frees the tensors of models derived from `base` that `base` does not share (result and token variants). */
+function disposeModels(base: CausalLM, ...models: Array<CausalLM | undefined>): void {
+  const shared = new Set(base.weights.values());
+  const owned = new Set(models.flatMap((m) => [...(m?.weights.values() ?? [])]).filter((t) => !shared.has(t)));
+  for (const tensor of owned) tensor.dispose();
 }
 
 /** evaluate() on the experiment's eval files, else on the held-out split of the training data. */

@@ -30,7 +30,8 @@ export function train(
 
 /**
  * A stopped run rebuilt from its saved state (`readRunState`) in a new process, with the same
- * model, data and options `train` got: `resume()` it to continue bit-identically.
+ * model, data and options `train` got: `resume()` it to continue bit-identically. Its `result` (what
+ * awaiting it gives before resume) holds the saved weights; the caller owns those tensors.
  */
 export function restoreRun(
   model: CausalLM | ModelWithNewTokens,
