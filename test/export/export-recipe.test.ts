@@ -282,6 +282,7 @@ describe("exportRecipe", function () {
     await assert.rejects(exportRecipe(added, target), /needs options\.data/);
     await assert.rejects(exportRecipe(run, target, { data: EXAMPLES }), /already fixed its data/);
     await assert.rejects(exportRecipe(run, target, { checkpoint: "best" as never }), /"initial" or "trained"/);
+    await assert.rejects(exportRecipe(run, target, { dtype: "f16" as never }), /dtype must be one of F32, F16, BF16/);
     assert.equal(fs.existsSync(target), false);
 
     fs.mkdirSync(target);
