@@ -11,7 +11,9 @@ const USAGE = `usage:
   tokenlab export CHECKPOINT OUT_DIR --data FILE --new-token TOKEN [--new-token TOKEN ...]
       [--strategy new-rows|gradual|full|SELECTOR,...] [--unfreeze-every N] [--steps N] [--batch-size N]
       [--lr X] [--embedding-lr X] [--seq-len N] [--eval-fraction F] [--seed N] [--overwrite]
-                                                            write a cluster recipe (LLaMA-Factory, Trainer + PEFT)`;
+                                                            write a cluster recipe (LLaMA-Factory, Trainer + PEFT)
+  tokenlab run EXPERIMENT.yaml [--output DIR]               train and evaluate headless (tokenlab run --help)
+  tokenlab run --resume DIR                                 continue a run that Ctrl-C stopped`;
 
 /** Entry point of bin/tokenlab.js; resolves to the process exit code. */
 export async function main(argv: string[], binPath: string): Promise<number> {
@@ -31,6 +33,8 @@ export async function main(argv: string[], binPath: string): Promise<number> {
     }
     case "nbtest":
       return nbtest(rest);
+    case "run":
+      return run(rest);
     case "export":
       return exportRecipeCommand(rest);
     default:
@@ -42,6 +46,16 @@ async function nbtest(argv: string[]): Promise<number> {
   // Loaded on demand so that `tokenlab kernel` does not compile the test runner at startup.
   const { nbtestMain } = require("./nbtest/cli") as typeof import("./nbtest/cli");
   return nbtestMain(argv);
+}
+
+async function run(argv: string[]): Promise<number> {
+  // Loaded on demand: training pulls in tfjs, which `tokenlab kernel` should not load at startup.
+  const { runCommand, RUN_USAGE } = require("./run-command") as typeof import("./run-command");
+  if (argv[0] === "--help") {
+    process.stdout.write(`${RUN_USAGE}\n`);
+    return 0;
+  }
+  return runCommand(argv);
 }
 
 async function exportRecipeCommand(argv: string[]): Promise<number> {

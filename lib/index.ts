@@ -54,6 +54,17 @@ export { exportRecipe } from "./export/export-recipe";
 export type { ExportOptions, ExportResult } from "./export/export-recipe";
 export type { Recipe, RecipeSource, RecipeFigures } from "./export/recipe";
 
+// Headless experiments (tokenlab run)
+export { parseExperiment, readExperimentFile } from "./experiment/experiment";
+export type { Experiment, DataFile } from "./experiment/experiment";
+export { experimentYaml } from "./experiment/experiment-yaml";
+export { experimentOf, writeExperiment } from "./experiment/experiment-of-run";
+export { runExperiment, resumeExperiment } from "./experiment/run-experiment";
+export type { HeadlessOptions, HeadlessOutcome } from "./experiment/run-experiment";
+export { ExperimentError } from "./experiment/experiment-error";
+export { readRunState, writeRunState } from "./train/run-state";
+export type { RunState } from "./train/run-state";
+
 // Analysis
 export { plotDrift } from "./analysis/plot-drift";
 export { compareInits } from "./analysis/compare-inits";

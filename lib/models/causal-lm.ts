@@ -49,6 +49,8 @@ export interface CausalLM {
   readonly tokenizer: HfTokenizer;
   readonly weights: WeightMap;
   readonly layout: ParameterLayout;
+  /** The checkpoint directory this model was loaded from (absent on variants: their weights differ). */
+  readonly source?: string;
 
   /**
    * Logits [batch, seq, vocabRows] for `inputIds` [batch, seq] under a causal mask (and padding

@@ -24,6 +24,7 @@ export class TransformerLM implements CausalLM {
     readonly tokenizer: HfTokenizer,
     readonly weights: WeightMap,
     readonly generationConfig?: Readonly<Record<string, unknown>>,
+    readonly source?: string,
   ) {
     this.layout = family.layout(config);
   }

@@ -14,8 +14,10 @@ import { AdamW } from "./adamw";
 import type { LayerGroup } from "./layer-groups";
 import type { EvalRecord, RunEvent, RunStatus, StepRecord } from "./run-records";
 import { initialPlateauState, updatePlateau, type PlateauState } from "./schedules";
-import { learningRateOf, type ResolvedOptions } from "./train-options";
+import type { ModelWithNewTokens } from "./train";
+import { learningRateOf, type ResolvedOptions, type TrainOptions } from "./train-options";
 import { evaluateLoss, trainStep } from "./train-step";
+import { dataFingerprint, type RunState, type SavedTensor } from "./run-state";
 import { disposeSnapshot, TrainableParameters, type Snapshot } from "./trainable-parameters";
 import { TrainingError } from "./training-error";
 import { trainingChart } from "./training-chart";
@@ -43,7 +45,15 @@ export interface TrainResult extends Displayable {
   [inspect.custom](): string;
 }
 
+/** What train() was called with: enough to write the run down as an experiment file. */
+export interface TrainRecipe {
+  model: CausalLM | ModelWithNewTokens;
+  data: TrainingData;
+  options: TrainOptions;
+}
+
 export interface RunSetup {
+  recipe: TrainRecipe;
   base: CausalLM;
   newIds: readonly number[];
   data: TrainingData;
@@ -89,8 +99,15 @@ export class Run implements PromiseLike<TrainResult>, Displayable {
   private readonly batches: BatchSchedule;
   private promise: Promise<TrainResult>;
 
-  /** How the run was set up (model, data, resolved options, groups): what exportRecipe and headless runs read. */
-  constructor(readonly setup: RunSetup) {
+  /**
+   * Starts training at once; or, given `saved` (see `state()`), rebuilds a stopped run as it was
+   * (await it for its result, `resume()` to continue). `setup` is how the run was set up (model,
+   * data, resolved options, groups, what train() got): what exportRecipe and headless runs read.
+   */
+  constructor(
+    readonly setup: RunSetup,
+    saved?: RunState,
+  ) {
     this.base = setup.base;
     this.newIds = setup.newIds;
     this.totalSteps = setup.options.steps;
@@ -105,12 +122,23 @@ export class Run implements PromiseLike<TrainResult>, Displayable {
       setup.options.seed,
     );
     this.drift = new DriftRecorder(setup.newIds, sample, hidden, setup.options.driftEvery);
-    this.promise = this.segment(setup.signal);
+    if (saved) {
+      this.restore(saved);
+      this.result = this.buildResult();
+      this.promise = Promise.resolve(this.result);
+    } else {
+      this.promise = this.segment(setup.signal);
+    }
   }
 
   /** Number of completed optimization steps. */
   get completedSteps(): number {
     return this.completed;
+  }
+
+  /** The step this run trains to (its `steps`, extended by `resume({steps})`). */
+  get plannedSteps(): number {
+    return this.totalSteps;
   }
 
   /** Elements the optimizer updates (gradients and each AdamW moment hold this many). */
@@ -155,6 +183,35 @@ export class Run implements PromiseLike<TrainResult>, Displayable {
     return this;
   }
 
+  /**
+   * The state of a run that is not running, as plain data and CPU copies: `writeRunState` saves it,
+   * `new Run(setup, state)` in another process continues it bit-identically.
+   */
+  state(): RunState {
+    if (this.status === "running") throw new TrainingError("this run is still running; stop() it or await it first");
+    const saved = (t: tf.Tensor): SavedTensor => ({ shape: [...t.shape], data: Float32Array.from(t.dataSync() as Float32Array) });
+    const moments: RunState["moments"] = {};
+    for (const p of this.params.list) {
+      const state = this.optimizerOf.get(p.key)!.momentsOf(p.value);
+      if (state) moments[p.key] = { m: saved(state.m), v: saved(state.v), steps: state.steps };
+    }
+    return {
+      completed: this.completed,
+      totalSteps: this.totalSteps,
+      status: this.status,
+      history: [...this.history],
+      evals: [...this.evals],
+      events: [...this.events],
+      plateau: this.plateau,
+      unfreeze: this.unfreezeState,
+      params: Object.fromEntries(this.params.list.map((p) => [p.key, saved(p.value)])),
+      moments,
+      best: this.best && { record: this.best.record, snapshot: this.best.snapshot.map(({ tensor, rowIds, value }) => ({ tensor, rowIds, value: saved(value) })) },
+      drift: [...this.drift.checkpoints],
+      dataFingerprint: dataFingerprint(this.setup.data),
+    };
+  }
+
   /** Frees the run's training state (variables, optimizer moments, best snapshot). */
   dispose(): void {
     this.params.dispose();
@@ -193,6 +250,44 @@ export class Run implements PromiseLike<TrainResult>, Displayable {
     return { "text/html": chart + summary.toHTML(), "text/plain": summary.toString() };
   }
 
+  /** Takes over a saved state: the opened stages are replayed so the same parameters and optimizers exist. */
+  private restore(saved: RunState): void {
+    if (saved.dataFingerprint !== dataFingerprint(this.setup.data)) {
+      throw new TrainingError("the training data differ from those of the saved run (files changed since?); a resumed run must see the same rows");
+    }
+    const opened = saved.events.filter((e) => e.kind === "unfreeze").length;
+    for (const stage of this.setup.groups.stages.slice(0, opened)) this.startTraining(stage);
+    if (saved.unfreeze.stagesOpened > opened) this.stageDue = this.setup.groups.stages[opened];
+    const keys = this.params.list.map((p) => p.key);
+    if (keys.join("\n") !== Object.keys(saved.params).join("\n")) {
+      throw new TrainingError("the saved run trained other parameters than this setup (different strategy or model?)", { saved: Object.keys(saved.params), now: keys });
+    }
+    for (const p of this.params.list) {
+      const value = saved.params[p.key];
+      if (value.shape.join(",") !== p.value.shape.join(",")) throw new TrainingError(`saved ${p.key} has shape [${value.shape}], the model's is [${p.value.shape}]`);
+      tf.tidy(() => p.value.assign(tf.tensor(value.data, value.shape, "float32")));
+      const moments = saved.moments[p.key];
+      if (moments) {
+        const [m, v] = [tf.tensor(moments.m.data, moments.m.shape, "float32"), tf.tensor(moments.v.data, moments.v.shape, "float32")];
+        this.optimizerOf.get(p.key)!.setMoments(p.value, { m, v, steps: moments.steps });
+        tf.dispose([m, v]);
+      }
+    }
+    if (saved.best) {
+      const snapshot = saved.best.snapshot.map(({ tensor, rowIds, value }) => ({ tensor, rowIds, value: tf.tensor(value.data, value.shape, "float32") }));
+      this.best = { record: saved.best.record, snapshot };
+    }
+    this.completed = saved.completed;
+    this.totalSteps = saved.totalSteps;
+    this.status = saved.status;
+    this.history.push(...saved.history);
+    this.evals.push(...saved.evals);
+    this.events.push(...saved.events);
+    this.plateau = saved.plateau;
+    this.unfreezeState = saved.unfreeze;
+    this.drift.checkpoints.push(...saved.drift);
+  }
+
   private startTraining(groups: readonly LayerGroup[]): string[] {
     const added = this.params.add(groups);
     if (added.length === 0) return [];
@@ -217,8 +312,9 @@ export class Run implements PromiseLike<TrainResult>, Displayable {
       await new Promise((resolve) => setImmediate(resolve));
       if (this.completed === 0) {
         this.recordDrift();
-        // The eval before training is the first point of the plateau for unfreezing too.
-        this.maybeUnfreeze(this.evaluate());
+        // The eval before training is the first point of the plateau for unfreezing too; a run
+        // stopped before its first step has it already (a second one would count as a plateau).
+        if (!this.evals.some((e) => e.step === 0)) this.maybeUnfreeze(this.evaluate());
       }
       const started = performance.now();
       while (this.completed < this.totalSteps) {
