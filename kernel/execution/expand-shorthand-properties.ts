@@ -1,4 +1,5 @@
-import * as ts from "@tslab/typescript-for-tslab";
+import type * as TS from "@tslab/typescript-for-tslab";
+import { loadTypeScript } from "./typescript-loader";
 
 /**
  * Rewrites `{ base }` to `{ base: base }` in a cell's source.
@@ -10,9 +11,10 @@ import * as ts from "@tslab/typescript-for-tslab";
  * error messages stay those of the cell.
  */
 export function expandShorthandProperties(source: string): string {
+  const ts = loadTypeScript();
   const file = ts.createSourceFile("cell.ts", source, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
   const insertions: Array<{ at: number; text: string }> = [];
-  const visit = (node: ts.Node): void => {
+  const visit = (node: TS.Node): void => {
     if (ts.isShorthandPropertyAssignment(node)) {
       insertions.push({ at: node.name.getEnd(), text: `: ${node.name.text}` });
     }

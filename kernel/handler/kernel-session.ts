@@ -15,6 +15,9 @@ import { RunningCell } from "./running-cell";
 import { SessionHistory, type HistoryQuery } from "./session-history";
 import { captureStdio } from "./stdio-capture";
 
+/** Jupyter frontends re-send kernel_info every 500 ms until iopub works; one retry fits in. */
+const WARM_UP_DELAY_MS = 1000;
+
 type Reply = (msgType: string, content: Record<string, unknown>) => void;
 
 /**
@@ -62,8 +65,19 @@ export class KernelSession implements ExecuteContext {
     process.on("unhandledRejection", (reason) => this.asyncError(reason));
     this.transport = await KernelTransport.start(connection, (incoming) => this.receive(incoming));
     this.restoreStdio = captureStdio((name, text) => this.streamOrLog(name, text));
-    setImmediate(() => this.executor.warmUp());
+    this.warmUpSoon();
     this.exitWhenOrphaned();
+  }
+
+  /**
+   * Loading TypeScript and building the program blocks this thread for seconds, so it waits until
+   * the frontend's handshake (kernel_info, repeated while iopub is still connecting) is likely
+   * answered; a cell that arrives earlier does the work itself and waits for it.
+   */
+  private warmUpSoon(): void {
+    setTimeout(() => {
+      this.executor.warmUp().catch((error: unknown) => kernelLog(`warm-up failed: ${(error as Error).stack ?? String(error)}`));
+    }, WARM_UP_DELAY_MS).unref();
   }
 
   /**
