@@ -19,6 +19,7 @@ import type { Run, TrainResult } from "../train/run";
 import type { StepRecord } from "../train/run-records";
 import { train } from "../train/train";
 import { resolveOptions, type TrainOptions } from "../train/train-options";
+import { maxOf } from "../runtime/large-arrays";
 
 export interface CompareInitsOptions extends TrainOptions {
   /** New-token loss every variant is timed to (default: the highest final smoothed new-token loss, a level all reached). */
@@ -120,7 +121,7 @@ export class InitComparison {
     readonly initRows: readonly InitReportRow[],
     targetLoss?: number,
   ) {
-    this.targetLoss = targetLoss ?? Math.max(...variants.map((v) => lastFinite(v.smoothedNewTokenLoss)));
+    this.targetLoss = targetLoss ?? maxOf(variants.map((v) => lastFinite(v.smoothedNewTokenLoss)));
   }
 
   /** First step whose smoothed new-token loss is at or below the target (undefined if never). */
