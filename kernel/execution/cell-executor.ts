@@ -8,7 +8,7 @@ import { createCellRequire } from "./cell-require";
 import { InterruptError } from "./interrupt-error";
 import { alignCompiledToSource } from "./source-line-map";
 import { installPackageTypeResolution } from "./type-resolution";
-import { loadTslabConverter, loadTypeScript } from "./typescript-loader";
+import { loadTslabConverter, loadTypeScript, saveTypeScriptCodeCache } from "./typescript-loader";
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (typeof value === "object" || typeof value === "function") && value !== null && typeof (value as PromiseLike<unknown>).then === "function";
@@ -77,6 +77,7 @@ export class CellExecutor {
     await nextTurn();
     // The first check of a cell resolves the lib and @types declarations it may use.
     if (!this.converted) converter.convert(CELL_PRELUDE + this.previousDeclarations, "");
+    saveTypeScriptCodeCache();
   }
 
   /**
