@@ -83,7 +83,8 @@ export class Run implements PromiseLike<TrainResult>, Displayable {
   private readonly batches: BatchSchedule;
   private promise: Promise<TrainResult>;
 
-  constructor(private readonly setup: RunSetup) {
+  /** How the run was set up (model, data, resolved options, groups): what exportRecipe and headless runs read. */
+  constructor(readonly setup: RunSetup) {
     this.base = setup.base;
     this.newIds = setup.newIds;
     this.totalSteps = setup.options.steps;
