@@ -24,7 +24,13 @@ export interface ExecuteOutcome {
 }
 
 /** execute_input, the cell's outputs, execute_result or error; returns the execute_reply. */
-export async function executeCell(context: ExecuteContext, header: MessageHeader, request: ExecuteRequest, identities: Buffer[]): Promise<ExecuteOutcome> {
+export async function executeCell(
+  context: ExecuteContext,
+  header: MessageHeader,
+  metadata: Record<string, unknown>,
+  request: ExecuteRequest,
+  identities: Buffer[],
+): Promise<ExecuteOutcome> {
   const silent = request.silent === true;
   const storeHistory = !silent && request.store_history !== false;
   // As in ipykernel, only a cell kept in history takes a new execution count; others show the current one.
@@ -34,7 +40,8 @@ export async function executeCell(context: ExecuteContext, header: MessageHeader
   // Unstored cells share the count of the last stored one, so their script name comes from the
   // request instead: tracebacks of the stored cell must keep pointing at its own source.
   const label = storeHistory ? `cell[${count}]` : `cell[${header.msg_id.slice(0, 8)}]`;
-  context.publisher.parent = header;
+  const cellId = metadata.cellId; // sent by JupyterLab, Notebook 7, nbclient
+  context.publisher.executionStarted(header, typeof cellId === "string" ? cellId : undefined);
   if (!silent) context.publisher.publish("execute_input", { code: request.code, execution_count: count });
 
   const cell = new RunningCell(header, identities, request.allow_stdin !== false, count);

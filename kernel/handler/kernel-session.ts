@@ -204,7 +204,7 @@ export class KernelSession implements ExecuteContext {
     const type = message.header.msg_type;
     switch (type) {
       case "execute_request": {
-        const outcome = await executeCell(this, message.header, requestContent(type, message.content), identities);
+        const outcome = await executeCell(this, message.header, message.metadata, requestContent(type, message.content), identities);
         reply("execute_reply", outcome.reply);
         if (outcome.abortQueue) this.abortQueuedExecutes();
         return;
