@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import { readConnectionFile } from "./protocol/connection-file";
-import { KernelSession } from "./handler/kernel-session";
+import { KernelTransport } from "./protocol/transport";
 import { installKernelspec, type InstallTarget } from "./install/kernelspec";
 import { TokenlabError } from "../lib/errors/tokenlab-error";
 
@@ -27,8 +27,10 @@ export async function main(argv: string[], binPath: string): Promise<number> {
     case "kernel": {
       const at = rest.indexOf("--connection-file");
       if (at < 0 || !rest[at + 1]) return usage("kernel needs --connection-file FILE");
-      const session = new KernelSession(process.cwd());
-      await session.start(readConnectionFile(resolve(rest[at + 1])));
+      // The socket worker boots on its own thread while this one loads the session's modules.
+      const transport = KernelTransport.start(readConnectionFile(resolve(rest[at + 1])));
+      const { KernelSession } = require("./handler/kernel-session") as typeof import("./handler/kernel-session");
+      await new KernelSession(process.cwd()).start(transport);
       return new Promise<number>(() => undefined); // runs until shutdown_request or a signal
     }
     case "nbtest":

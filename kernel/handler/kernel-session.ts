@@ -2,9 +2,8 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { CellExecutor } from "../execution/cell-executor";
 import { CommRegistry } from "../display/comm-registry";
 import { OutputPublisher } from "../display/output-publisher";
-import type { ConnectionInfo } from "../protocol/connection-file";
 import { parentMsgId, type JupyterMessage, type OutgoingMessage } from "../protocol/message";
-import { KernelTransport, type IncomingMessage } from "../protocol/transport";
+import type { KernelTransport, IncomingMessage } from "../protocol/transport";
 import { installHardStopPreparation } from "../protocol/runaway-cell-stopper";
 import { NOTEBOOK_HOST, type NotebookHost } from "../../lib/runtime/notebook-host";
 import { executeCell, type ExecuteContext } from "./execute-request";
@@ -17,6 +16,9 @@ import { SessionHistory } from "./session-history";
 import { requestContent } from "./request-content";
 import { codePointOffset, utf16Offset } from "./cursor-position";
 import { captureStdio } from "./stdio-capture";
+
+/** Jupyter frontends re-send kernel_info every 500 ms until iopub works; one retry fits in. */
+const WARM_UP_DELAY_MS = 1000;
 
 type Reply = (msgType: string, content: Record<string, unknown>) => void;
 
@@ -55,7 +57,8 @@ export class KernelSession implements ExecuteContext {
     });
   }
 
-  async start(connection: ConnectionInfo): Promise<void> {
+  /** `transport` is started by the caller, so that its worker boots while this module loads. */
+  async start(transport: Promise<KernelTransport>): Promise<void> {
     this.installNotebookHost();
     // SIGINT (from a terminal or from the socket worker on interrupt_request) must never kill the
     // kernel: a synchronous loop is broken by vm's breakOnSigint, an awaiting cell here.
@@ -63,10 +66,22 @@ export class KernelSession implements ExecuteContext {
     process.on("SIGTERM", () => void this.shutdown(0));
     process.on("uncaughtException", (error) => this.asyncError(error));
     process.on("unhandledRejection", (reason) => this.asyncError(reason));
-    this.transport = await KernelTransport.start(connection, (incoming) => this.receive(incoming));
+    this.transport = await transport;
+    this.transport.listen((incoming) => this.receive(incoming));
     this.restoreStdio = captureStdio((name, text) => this.streamOrLog(name, text));
-    setImmediate(() => this.executor.warmUp());
+    this.warmUpSoon();
     this.exitWhenOrphaned();
+  }
+
+  /**
+   * Loading TypeScript and building the program blocks this thread for seconds, so it waits until
+   * the frontend's handshake (kernel_info, repeated while iopub is still connecting) is likely
+   * answered; a cell that arrives earlier does the work itself and waits for it.
+   */
+  private warmUpSoon(): void {
+    setTimeout(() => {
+      this.executor.warmUp().catch((error: unknown) => kernelLog(`warm-up failed: ${(error as Error).stack ?? String(error)}`));
+    }, WARM_UP_DELAY_MS).unref();
   }
 
   /**
