@@ -2,6 +2,7 @@ import * as path from "node:path";
 import type { EvaluationReport } from "../analysis/evaluate";
 import { plotDrift } from "../analysis/plot-drift";
 import { escapeHtml } from "../display/html-escape";
+import { keepFirstOnceAssets } from "../display/plotly-html";
 import { JUPYTER_DISPLAY, type Displayable } from "../display/mime-bundle";
 import { writeFileAtomic } from "../hf/atomic-write";
 import type { Run } from "../train/run";
@@ -57,16 +58,10 @@ export function writeReport(dir: string, parts: { title: string; experimentYaml:
 <html><head><meta charset="utf-8"><title>${escapeHtml(parts.title)}</title>
 <style>body{font-family:sans-serif;max-width:1100px;margin:auto;padding:0 12px}pre{background:#f4f4f4;padding:8px;overflow:auto}table{border-collapse:collapse}td,th{padding:2px 8px;text-align:right}</style>
 </head><body>
-${onePlotlyCopy(sections.join("\n"))}
+${keepFirstOnceAssets(sections.join("\n"))}
 </body></html>
 `;
   writeFileAtomic(path.join(dir, RECORD_FILES.report), html);
-}
-
-/** Each figure's HTML may carry plotly.js; the page needs it once (the first copy loads it for all). */
-function onePlotlyCopy(html: string): string {
-  let seen = false;
-  return html.replace(/<script type="text\/plain" data-tokenlab-plotly="[^"]*">[^<]*<\/script>\n?/g, (copy) => (seen ? "" : ((seen = true), copy)));
 }
 
 /** One JSON object per line; NaN and ±Infinity (a batch without new-token targets) become null. */
