@@ -5,6 +5,7 @@ import "@tensorflow/tfjs-core/dist/register_all_gradients";
 import "@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops";
 import { TokenlabError } from "../errors/tokenlab-error";
 import { registerWasmBatchMatMul } from "./wasm-batch-matmul";
+import { registerWasmSharedIdentity } from "./wasm-identity";
 import { registerWasmTrainingKernels } from "./wasm-unsorted-segment-sum";
 
 /** Backends tokenlab can run on, fastest first. */
@@ -65,6 +66,7 @@ async function tryBackend(name: BackendName): Promise<string | undefined> {
   if (name === "wasm") {
     registerWasmTrainingKernels();
     registerWasmBatchMatMul();
+    registerWasmSharedIdentity();
   }
   try {
     if (!(await tf.setBackend(tfjsName))) return `tfjs could not initialize backend "${tfjsName}"`;

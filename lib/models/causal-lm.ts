@@ -1,5 +1,6 @@
 import type * as tf from "@tensorflow/tfjs-core";
 import type { HfTokenizer } from "../hf/tokenizer";
+import type { RowOverlays } from "./layers/embedding";
 import type { ModelConfig } from "./model-config";
 
 /**
@@ -51,10 +52,11 @@ export interface CausalLM {
 
   /**
    * Logits [batch, seq, vocabRows] for `inputIds` [batch, seq] under a causal mask (and padding
-   * mask when given, 1 = real token). A pure function of `weights`, so training can differentiate
-   * it with respect to any tensors used to build them.
+   * mask when given, 1 = real token). A pure function of `weights` (and `overlays`: rows replaced
+   * in the embedding / head), so training can differentiate it with respect to any tensors used to
+   * build them.
    */
-  forward(weights: WeightMap, inputIds: tf.Tensor2D, attentionMask?: tf.Tensor2D): tf.Tensor3D;
+  forward(weights: WeightMap, inputIds: tf.Tensor2D, attentionMask?: tf.Tensor2D, overlays?: RowOverlays): tf.Tensor3D;
 
   /** Convenience: float32 logits for a batch of equal-length id lists with this model's weights. */
   logits(ids: number[][]): tf.Tensor3D;

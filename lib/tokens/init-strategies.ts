@@ -116,8 +116,15 @@ export function zerosInit(context: InitContext): tf.Tensor1D {
   return tf.zeros([hidden(context)]);
 }
 
+/** Σ over all rows minus Σ over the padding rows: reads the matrix in place (a token-row slice would copy it). */
 export function meanInit(context: InitContext): tf.Tensor1D {
-  return tf.tidy(() => tokenRowsOf(context).mean(0) as tf.Tensor1D);
+  return tf.tidy(() => {
+    const [rows, width] = context.matrix.shape;
+    const total = tf.sum(context.matrix, 0);
+    const padding = rows - context.tokenRows;
+    const tokenSum = padding > 0 ? tf.sub(total, tf.sum(context.matrix.slice([context.tokenRows, 0], [padding, width]), 0)) : total;
+    return tf.div(tokenSum, context.tokenRows) as tf.Tensor1D;
+  });
 }
 
 /**

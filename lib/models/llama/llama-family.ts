@@ -5,7 +5,8 @@ import type { ModelConfig } from "../model-config";
 import { parseModelConfig } from "../parse-model-config";
 import { activation } from "../layers/activations";
 import { attentionBias, mergeHeads, scaledDotProductAttention, splitHeads } from "../layers/attention";
-import { linear, matMul } from "../layers/linear";
+import { embed, outputLogits } from "../layers/embedding";
+import { linear } from "../layers/linear";
 import { rmsNorm } from "../layers/normalization";
 import { applyRope, ropeSettings, ropeTables } from "../layers/rope";
 
@@ -127,7 +128,8 @@ export function llamaFamily(variant: LlamaVariant): ModelFamily {
       const { cos, sin } = ropeTables(ropeSettings(config.raw, hd, config.maxPositionEmbeddings), offset, length);
       const cache: KvCache = [];
 
-      let h = tf.gather(w("model.embed_tokens.weight"), inputIds); // [B, T, h]
+      const overlay = (name: string) => options.overlays?.get(name);
+      let h = embed(w("model.embed_tokens.weight"), inputIds, overlay("model.embed_tokens.weight")); // [B, T, h]
       for (let i = 0; i < config.numLayers; i++) {
         const p = `model.layers.${i}.`;
         const x = rmsNorm(h, w(`${p}input_layernorm.weight`), eps);
@@ -155,16 +157,8 @@ export function llamaFamily(variant: LlamaVariant): ModelFamily {
         h = tf.add(h, linear(gated, w(`${p}mlp.down_proj.weight`)));
       }
       h = rmsNorm(h, w("model.norm.weight"), eps);
-      const head = config.tieWordEmbeddings ? w("model.embed_tokens.weight") : w("lm_head.weight");
-      return { logits: outputLogits(h, head), cache };
+      const head = config.tieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight";
+      return { logits: outputLogits(h, w(head), overlay(head)), cache };
     },
   };
 }
-
-/** h [B, T, hidden] · headᵀ with head [vocabRows, hidden] → [B, T, vocabRows]. */
-export function outputLogits(h: tf.Tensor, head: tf.Tensor): tf.Tensor3D {
-  const [b, t, hidden] = h.shape;
-  const logits = matMul(tf.reshape(h, [-1, hidden]), tf.transpose(head)); // [B·T, vocabRows]
-  return tf.reshape(logits, [b, t, head.shape[0]]);
-}
-
