@@ -42,26 +42,22 @@ export function outputLogits(h: tf.Tensor, head: tf.Tensor, overlay?: RowOverlay
 }
 
 /**
- * z [N, V] with the columns `ids` (sorted) replaced by the columns of zNew [N, k]. The gradient
- * passes dz to z everywhere but at `ids` (those columns of z were discarded) and dz's `ids`
- * columns to zNew.
+ * z [N, V] with the columns `ids` (sorted) replaced by the columns of zNew [N, k]: one scatter into
+ * a copy of z (slicing z around the columns would keep a second [N, V] alive until the step ends).
+ * The gradient passes dz to z everywhere but at `ids` (those columns of z were discarded) and dz's
+ * `ids` columns to zNew.
  */
 function replaceColumns(z: tf.Tensor, zNew: tf.Tensor, ids: readonly number[]): tf.Tensor {
-  const vocab = z.shape[1]!;
+  const [positions, vocab] = z.shape as [number, number];
+  const flat = new Int32Array(positions * ids.length); // row-major like zNew: (i, j) → i·V + ids[j]
+  for (let i = 0; i < positions; i++) ids.forEach((id, j) => (flat[i * ids.length + j] = i * vocab + id));
   const keep = new Float32Array(vocab).fill(1);
   for (const id of ids) keep[id] = 0;
   const replace = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [base, fresh] = args as [tf.Tensor, tf.Tensor];
-    const pieces: tf.Tensor[] = [];
-    let cursor = 0;
-    ids.forEach((id, j) => {
-      if (id > cursor) pieces.push(tf.slice(base, [0, cursor], [-1, id - cursor]));
-      pieces.push(tf.slice(fresh, [0, j], [-1, 1]));
-      cursor = id + 1;
-    });
-    if (cursor < vocab) pieces.push(tf.slice(base, [0, cursor], [-1, vocab - cursor]));
+    const updated = tf.tensorScatterUpdate(tf.reshape(base, [-1]), tf.tensor2d(flat, [flat.length, 1], "int32"), tf.reshape(fresh, [-1]));
     return {
-      value: tf.concat(pieces, 1),
+      value: tf.reshape(updated, [positions, vocab]),
       // Index tensors made here: tensors of the forward scope are gone when the gradient runs.
       gradFunc: (dy: tf.Tensor) => [tf.mul(dy, tf.tensor1d(keep)), tf.gather(dy, tf.tensor1d(Int32Array.from(ids), "int32"), 1)],
     };
