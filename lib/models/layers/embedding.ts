@@ -36,31 +36,42 @@ export function embed(matrix: tf.Tensor, inputIds: tf.Tensor, overlay?: RowOverl
 export function outputLogits(h: tf.Tensor, head: tf.Tensor, overlay?: RowOverlay): tf.Tensor3D {
   const [b, t, hidden] = h.shape;
   const x = tf.reshape(h, [-1, hidden]); // [B·T, hidden]
-  const logits = tf.matMul(x, head, false, true); // [B·T, vocabRows]
-  const merged = overlay ? replaceColumns(logits, tf.matMul(x, overlay.rows, false, true), overlay.ids) : logits;
-  return tf.reshape(merged, [b, t, head.shape[0]]);
+  const logits = overlay ? overlayLogits(x, head, overlay) : tf.matMul(x, head, false, true); // [B·T, vocabRows]
+  return tf.reshape(logits, [b, t, head.shape[0]]);
 }
 
 /**
- * z [N, V] with the columns `ids` (sorted) replaced by the columns of zNew [N, k]: one scatter into
- * a copy of z (slicing z around the columns would keep a second [N, V] alive until the step ends).
- * The gradient passes dz to z everywhere but at `ids` (those columns of z were discarded) and dz's
- * `ids` columns to zNew.
+ * x [N, hidden] · (head with rows `ids` replaced by overlay.rows)ᵀ → [N, V], differentiable in x
+ * and overlay.rows; the head is frozen (a matrix that trains whole has no overlay). One op with its
+ * own gradient so that only the result outlives it: x·headᵀ is scattered into and released at
+ * once instead of being held, with the [N, V] gradients, until the training step ends.
  */
-function replaceColumns(z: tf.Tensor, zNew: tf.Tensor, ids: readonly number[]): tf.Tensor {
-  const [positions, vocab] = z.shape as [number, number];
-  const flat = new Int32Array(positions * ids.length); // row-major like zNew: (i, j) → i·V + ids[j]
+function overlayLogits(x: tf.Tensor, head: tf.Tensor, overlay: RowOverlay): tf.Tensor {
+  const { ids } = overlay;
+  const positions = x.shape[0]!;
+  const vocab = head.shape[0]!;
+  const flat = new Int32Array(positions * ids.length); // row-major like x·rowsᵀ: (i, j) → i·V + ids[j]
   for (let i = 0; i < positions; i++) ids.forEach((id, j) => (flat[i * ids.length + j] = i * vocab + id));
-  const keep = new Float32Array(vocab).fill(1);
+  const keep = new Float32Array(vocab).fill(1); // 0 at the replaced columns: their head rows take no gradient
   for (const id of ids) keep[id] = 0;
-  const replace = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
-    const [base, fresh] = args as [tf.Tensor, tf.Tensor];
-    const updated = tf.tensorScatterUpdate(tf.reshape(base, [-1]), tf.tensor2d(flat, [flat.length, 1], "int32"), tf.reshape(fresh, [-1]));
+  const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [input, rows, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    save([input, rows]);
+    const value = tf.tidy(() => {
+      const fromHead = tf.reshape(tf.matMul(input, head, false, true), [-1]);
+      const fromRows = tf.reshape(tf.matMul(input, rows, false, true), [-1]);
+      return tf.reshape(tf.tensorScatterUpdate(fromHead, tf.tensor2d(flat, [flat.length, 1], "int32"), fromRows), [positions, vocab]);
+    });
     return {
-      value: tf.reshape(updated, [positions, vocab]),
-      // Index tensors made here: tensors of the forward scope are gone when the gradient runs.
-      gradFunc: (dy: tf.Tensor) => [tf.mul(dy, tf.tensor1d(keep)), tf.gather(dy, tf.tensor1d(Int32Array.from(ids), "int32"), 1)],
+      value,
+      // Index tensors are made here: tensors of the forward scope are gone when the gradient runs.
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [savedInput, savedRows] = saved;
+        const dyRows = tf.gather(dy, tf.tensor1d(Int32Array.from(ids), "int32"), 1); // [N, k]
+        const dx = tf.add(tf.matMul(tf.mul(dy, tf.tensor1d(keep)), head), tf.matMul(dyRows, savedRows));
+        return [dx, tf.matMul(dyRows, savedInput, true, false)];
+      },
     };
   });
-  return replace(z, zNew);
+  return op(x, overlay.rows);
 }
