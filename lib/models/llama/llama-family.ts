@@ -130,31 +130,39 @@ export function llamaFamily(variant: LlamaVariant): ModelFamily {
 
       const overlay = (name: string) => options.overlays?.get(name);
       let h = embed(w("model.embed_tokens.weight"), inputIds, overlay("model.embed_tokens.weight")); // [B, T, h]
+      for (let i = 0; i < config.numLayers; i++) biasFor(i); // made outside the per-block tidy below
       for (let i = 0; i < config.numLayers; i++) {
-        const p = `model.layers.${i}.`;
-        const x = rmsNorm(h, w(`${p}input_layernorm.weight`), eps);
-        const project = (m: string) => linear(x, w(`${p}self_attn.${m}.weight`), optional(`${p}self_attn.${m}.bias`));
-        let q = splitHeads(project("q_proj"), nh, hd); // [B, nh, T, hd]
-        let k = splitHeads(project("k_proj"), nkv, hd); // [B, nkv, T, hd]
-        let v = splitHeads(project("v_proj"), nkv, hd);
-        if (variant.qkNorm) {
-          q = rmsNorm(q, w(`${p}self_attn.q_norm.weight`), eps);
-          k = rmsNorm(k, w(`${p}self_attn.k_norm.weight`), eps);
-        }
-        q = applyRope(q, cos, sin);
-        k = applyRope(k, cos, sin);
-        const past = options.cache?.[i];
-        if (past) {
-          k = tf.concat([past.key, k], 2); // [B, nkv, S, hd]
-          v = tf.concat([past.value, v], 2);
-        }
-        cache.push({ key: k, value: v });
-        const attended = scaledDotProductAttention(q, k, v, biasFor(i));
-        h = tf.add(h, linear(mergeHeads(attended), w(`${p}self_attn.o_proj.weight`), optional(`${p}self_attn.o_proj.bias`)));
+        // Each block in its own tidy: under a gradient tape, what the backward pass needs is kept by
+        // tfjs as saved (reference-counted) clones, so the block's other intermediates — attention
+        // scores before softmax, norm internals... — are freed here instead of at the end of the step.
+        const previous = h;
+        const block = tf.tidy(() => {
+          const p = `model.layers.${i}.`;
+          const x = rmsNorm(previous, w(`${p}input_layernorm.weight`), eps);
+          const project = (m: string) => linear(x, w(`${p}self_attn.${m}.weight`), optional(`${p}self_attn.${m}.bias`));
+          let q = splitHeads(project("q_proj"), nh, hd); // [B, nh, T, hd]
+          let k = splitHeads(project("k_proj"), nkv, hd); // [B, nkv, T, hd]
+          let v = splitHeads(project("v_proj"), nkv, hd);
+          if (variant.qkNorm) {
+            q = rmsNorm(q, w(`${p}self_attn.q_norm.weight`), eps);
+            k = rmsNorm(k, w(`${p}self_attn.k_norm.weight`), eps);
+          }
+          q = applyRope(q, cos, sin);
+          k = applyRope(k, cos, sin);
+          const past = options.cache?.[i];
+          if (past) {
+            k = tf.concat([past.key, k], 2); // [B, nkv, S, hd]
+            v = tf.concat([past.value, v], 2);
+          }
+          const attended = scaledDotProductAttention(q, k, v, biasFor(i));
+          const mid = tf.add(previous, linear(mergeHeads(attended), w(`${p}self_attn.o_proj.weight`), optional(`${p}self_attn.o_proj.bias`)));
 
-        const y = rmsNorm(h, w(`${p}post_attention_layernorm.weight`), eps);
-        const gated = tf.mul(act(linear(y, w(`${p}mlp.gate_proj.weight`))), linear(y, w(`${p}mlp.up_proj.weight`)));
-        h = tf.add(h, linear(gated, w(`${p}mlp.down_proj.weight`)));
+          const y = rmsNorm(mid, w(`${p}post_attention_layernorm.weight`), eps);
+          const gated = tf.mul(act(linear(y, w(`${p}mlp.gate_proj.weight`))), linear(y, w(`${p}mlp.up_proj.weight`)));
+          return { h: tf.add(mid, linear(gated, w(`${p}mlp.down_proj.weight`))), key: k, value: v };
+        });
+        cache.push({ key: block.key, value: block.value });
+        h = block.h;
       }
       h = rmsNorm(h, w("model.norm.weight"), eps);
       const head = config.tieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight";
