@@ -20,6 +20,13 @@ export interface RunOptions {
   cache?: KvCache;
   /** Rows of the embedding / head replaced without building the matrix (training new rows). */
   overlays?: RowOverlays;
+  /**
+   * Record each block on a gradient tape as one op recomputed in the backward pass (see
+   * layers/checkpoint.ts); only tf.Variables among a block's weights get gradients, and no KV cache
+   * is returned. For training steps, where tfjs would otherwise hold every intermediate (the Llama
+   * family implements it; GPT-2 ignores it).
+   */
+  checkpointBlocks?: boolean;
 }
 
 /**

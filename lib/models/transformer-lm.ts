@@ -1,8 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { TokenlabError } from "../errors/tokenlab-error";
 import type { HfTokenizer } from "../hf/tokenizer";
-import type { CausalLM, GenerateOptions, ParameterLayout, WeightMap } from "./causal-lm";
-import type { RowOverlays } from "./layers/embedding";
+import type { CausalLM, ForwardOptions, GenerateOptions, ParameterLayout, WeightMap } from "./causal-lm";
 import { generateIds } from "./generate";
 import type { ModelFamily } from "./model-family";
 import type { ModelConfig } from "./model-config";
@@ -26,8 +25,8 @@ export class TransformerLM implements CausalLM {
   }
 
   /** Returns only the logits; every intermediate is released (gradients still flow through). */
-  forward(weights: WeightMap, inputIds: tf.Tensor2D, attentionMask?: tf.Tensor2D, overlays?: RowOverlays): tf.Tensor3D {
-    return tf.tidy(() => this.family.run(this.config, weights, inputIds, { attentionMask, overlays }).logits);
+  forward(weights: WeightMap, inputIds: tf.Tensor2D, attentionMask?: tf.Tensor2D, options: ForwardOptions = {}): tf.Tensor3D {
+    return tf.tidy(() => this.family.run(this.config, weights, inputIds, { attentionMask, ...options }).logits);
   }
 
   logits(ids: number[][]): tf.Tensor3D {

@@ -39,7 +39,7 @@ export function trainStep(
   try {
     const result = tf.variableGrads(() => {
       const { weights, overlays } = params.compose();
-      const ce = crossEntropy(model.forward(weights, inputIds, attentionMask, overlays), labels);
+      const ce = crossEntropy(model.forward(weights, inputIds, attentionMask, { overlays, checkpointBlocks: true }), labels);
       perPosition = tf.keep(ce.perPosition);
       return ce.loss;
     }, params.list.map((p) => p.value));
@@ -100,7 +100,7 @@ export function evaluateLoss(
     const { inputIds, attentionMask, labels, flatLabels } = batchTensors(rows.slice(i, i + batchSize));
     const perPosition = tf.tidy(() => {
       const current = weights();
-      return crossEntropy(model.forward(current.weights, inputIds, attentionMask, current.overlays), labels).perPosition;
+      return crossEntropy(model.forward(current.weights, inputIds, attentionMask, { overlays: current.overlays }), labels).perPosition;
     });
     splits.push(splitLoss(perPosition.dataSync(), flatLabels, newIds));
     tf.dispose([perPosition, inputIds, attentionMask, labels]);

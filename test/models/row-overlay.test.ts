@@ -56,14 +56,14 @@ describe("row overlays (new rows trained without composing the vocab matrix)", f
 
       const withOverlay = tf.variableGrads(() => {
         const overlays = new Map(names.map((name, i) => [name, { ids, rows: rows[i] as tf.Tensor as tf.Tensor2D }]));
-        return crossEntropy(model.forward(model.weights, input, undefined, overlays), labels).loss;
+        return crossEntropy(model.forward(model.weights, input, undefined, { overlays }), labels).loss;
       }, rows);
       const composed = tf.variableGrads(() => {
         const weights = new Map(model.weights) as Map<string, tf.Tensor>;
         names.forEach((name, i) => weights.set(name, compose(name, i)));
         return crossEntropy(model.forward(weights as WeightMap, input), labels).loss;
       }, rows);
-      const logitsOverlay = tf.tidy(() => model.forward(model.weights, input, undefined, new Map(names.map((n, i) => [n, { ids, rows: rows[i] as tf.Tensor as tf.Tensor2D }]))));
+      const logitsOverlay = tf.tidy(() => model.forward(model.weights, input, undefined, { overlays: new Map(names.map((n, i) => [n, { ids, rows: rows[i] as tf.Tensor as tf.Tensor2D }])) }));
       const logitsComposed = tf.tidy(() => {
         const weights = new Map(model.weights) as Map<string, tf.Tensor>;
         names.forEach((name, i) => weights.set(name, compose(name, i)));

@@ -5,6 +5,7 @@ import type { ModelConfig } from "../model-config";
 import { parseModelConfig } from "../parse-model-config";
 import { activation } from "../layers/activations";
 import { attentionBias, mergeHeads, scaledDotProductAttention, splitHeads } from "../layers/attention";
+import { checkpointed } from "../layers/checkpoint";
 import { embed, outputLogits } from "../layers/embedding";
 import { linear } from "../layers/linear";
 import { rmsNorm } from "../layers/normalization";
@@ -112,6 +113,7 @@ export function llamaFamily(variant: LlamaVariant): ModelFamily {
     },
 
     run(config, weights, inputIds, options: RunOptions = {}) {
+      const layout = this.layout(config);
       const w = (name: string) => weights.get(name)!;
       const optional = (name: string) => weights.get(name);
       const eps = Number(config.raw.rms_norm_eps ?? 1e-6);
@@ -135,8 +137,8 @@ export function llamaFamily(variant: LlamaVariant): ModelFamily {
         // Each block in its own tidy: under a gradient tape, what the backward pass needs is kept by
         // tfjs as saved (reference-counted) clones, so the block's other intermediates — attention
         // scores before softmax, norm internals... — are freed here instead of at the end of the step.
-        const previous = h;
-        const block = tf.tidy(() => {
+        const runBlock = (previous: tf.Tensor, constants: readonly tf.Tensor[]) => tf.tidy(() => {
+          const [blockCos, blockSin, bias] = constants as [tf.Tensor2D, tf.Tensor2D, tf.Tensor];
           const p = `model.layers.${i}.`;
           const x = rmsNorm(previous, w(`${p}input_layernorm.weight`), eps);
           const project = (m: string) => linear(x, w(`${p}self_attn.${m}.weight`), optional(`${p}self_attn.${m}.bias`));
@@ -147,20 +149,27 @@ export function llamaFamily(variant: LlamaVariant): ModelFamily {
             q = rmsNorm(q, w(`${p}self_attn.q_norm.weight`), eps);
             k = rmsNorm(k, w(`${p}self_attn.k_norm.weight`), eps);
           }
-          q = applyRope(q, cos, sin);
-          k = applyRope(k, cos, sin);
+          q = applyRope(q, blockCos, blockSin);
+          k = applyRope(k, blockCos, blockSin);
           const past = options.cache?.[i];
           if (past) {
             k = tf.concat([past.key, k], 2); // [B, nkv, S, hd]
             v = tf.concat([past.value, v], 2);
           }
-          const attended = scaledDotProductAttention(q, k, v, biasFor(i));
+          const attended = scaledDotProductAttention(q, k, v, bias);
           const mid = tf.add(previous, linear(mergeHeads(attended), w(`${p}self_attn.o_proj.weight`), optional(`${p}self_attn.o_proj.bias`)));
 
           const y = rmsNorm(mid, w(`${p}post_attention_layernorm.weight`), eps);
           const gated = tf.mul(act(linear(y, w(`${p}mlp.gate_proj.weight`))), linear(y, w(`${p}mlp.up_proj.weight`)));
           return { h: tf.add(mid, linear(gated, w(`${p}mlp.down_proj.weight`))), key: k, value: v };
         });
+        if (options.checkpointBlocks) {
+          const { attention, mlp, norms } = layout.blocks[i];
+          const trainable = [...attention, ...mlp, ...norms].map(w).filter((t) => t instanceof tf.Variable);
+          h = checkpointed((x, constants) => runBlock(x, constants).h, h, [cos, sin, biasFor(i)], trainable);
+          continue;
+        }
+        const block = runBlock(h, [cos, sin, biasFor(i)]);
         cache.push({ key: block.key, value: block.value });
         h = block.h;
       }
