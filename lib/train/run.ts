@@ -418,7 +418,7 @@ export class Run implements PromiseLike<TrainResult>, Displayable {
   }
 
   private recordDrift(): void {
-    tf.tidy(() => this.drift.record(this.completed, this.params.compose().get(this.base.layout.embedding)!));
+    tf.tidy(() => this.drift.record(this.completed, this.params.matrix(this.base.layout.embedding)));
   }
 
   private buildResult(): TrainResult {
