@@ -186,13 +186,13 @@ export class Widget<S extends WidgetState = WidgetState> implements Displayable 
 
   private sendState(method: "update" | "echo_update", state: WidgetState): void {
     if (!this.comm) return;
-    const split = removeBuffers(state);
+    const split = removeBuffers({ ...state }); // a copy: the message must not change with later set() calls
     this.comm.send({ method, state: split.state, buffer_paths: split.bufferPaths }, {}, split.buffers);
   }
 
   /** The comm_open data: the whole state with its buffers split out. */
   openData(): { data: unknown; buffers: Buffer[] } {
-    const split = removeBuffers(this.values);
+    const split = removeBuffers({ ...this.values });
     return { data: { state: split.state, buffer_paths: split.bufferPaths }, buffers: split.buffers };
   }
 }
@@ -265,7 +265,7 @@ export class WidgetRegistry {
     const states: WidgetState = {};
     for (const [id, widget] of this.widgets) {
       const { _model_name, _model_module, _model_module_version } = widget.state;
-      states[id] = { model_name: _model_name, model_module: _model_module, model_module_version: _model_module_version, state: widget.state };
+      states[id] = { model_name: _model_name, model_module: _model_module, model_module_version: _model_module_version, state: { ...widget.state } };
     }
     const split = removeBuffers(states);
     comm.send({ method: "update_states", states: split.state, buffer_paths: split.bufferPaths }, {}, split.buffers);
