@@ -72,3 +72,8 @@ export { Button, Text, FloatText, Dropdown, HTML, Box, hbox, vbox, Layout, Style
 export type { LayoutProperties } from "./widgets/controls";
 export { WidgetError } from "./widgets/widget-error";
 export { RunControls } from "./train/run-controls";
+export { tokenPlayground, TokenPlayground, analyzeText, TextAnalysis } from "./tokens/token-playground";
+export type { Prediction, PlaygroundOptions } from "./tokens/token-playground";
+export { initChooser, InitChooser, previewInit, InitPreview, DEFAULT_INIT_CHOICES } from "./tokens/init-chooser";
+export type { InitChoice, InitChooserOptions } from "./tokens/init-chooser";
+export { Interactive } from "./widgets/interactive";
