@@ -71,8 +71,8 @@ export class OutputPublisher {
     this.publish("clear_output", { wait });
   }
 
-  publish(msgType: string, content: Record<string, unknown>, buffers?: Buffer[]): void {
+  publish(msgType: string, content: Record<string, unknown>, buffers?: Buffer[], metadata?: Record<string, unknown>): void {
     this.flush();
-    this.send({ channel: "iopub", msgType, content, parent: this.parent ?? {}, buffers });
+    this.send({ channel: "iopub", msgType, content, parent: this.parent ?? {}, buffers, metadata });
   }
 }

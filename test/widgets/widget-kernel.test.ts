@@ -41,6 +41,7 @@ describe("widgets in the tokenlab kernel", function () {
     const [open] = ofType(client.iopubSoFar(execId), "comm_open");
     const { comm_id, target_name, data } = content<{ comm_id: string; target_name: string; data: { state: Record<string, unknown> } }>(open);
     assert.equal(target_name, "jupyter.widget");
+    assert.deepEqual(open.metadata, { version: "2.1.0" }, "the protocol version is the message's metadata (ipywidgets' frontend reads msg.metadata.version)");
     assert.equal(data.state._model_name, "ButtonModel");
     const [shown] = ofType(client.iopubSoFar(execId), "display_data");
     assert.equal(content<{ data: Record<string, { model_id: string }> }>(shown).data["application/vnd.jupyter.widget-view+json"].model_id, comm_id);
