@@ -1,8 +1,6 @@
 import * as assert from "node:assert/strict";
-import { JUPYTER_DISPLAY } from "../../lib/display/mime-bundle";
 import type { Run, TrainResult } from "../../lib/train/run";
 import { train } from "../../lib/train/train";
-import type { Widget } from "../../lib/widgets/widget";
 import { WIDGET_VIEW_MIME } from "../../lib/widgets/widget";
 import { FakeComms } from "../fixtures/fake-comms";
 import { installFakeHost, type FakeNotebookHost } from "../fixtures/fake-notebook-host";
@@ -102,6 +100,15 @@ describe("run controls (Stop, Pause/Resume, learning rate) as widgets on the liv
     cleanup(run, result);
   });
 
+  it("the notebook's interrupt ends a paused run (the wait also watches the cell's signal)", async () => {
+    const run = start(6, (step) => step === 1 && setImmediate(() => click(comms, controlsOf(comms).pause)));
+    await until(() => run.events.some((e) => e.kind === "paused"));
+    host.controller.abort();
+    const result = await run;
+    assert.deepEqual([result.status, result.steps], ["interrupted", 1]);
+    cleanup(run, result);
+  });
+
   it("a learning rate typed in the field applies from the next step on, and a bad one is refused", async () => {
     const run = start(4, (step) => {
       if (step === 2) setImmediate(() => comms.frontendSend(controlsOf(comms).lr, { method: "update", state: { value: 0.05 }, buffer_paths: [] }));
@@ -131,7 +138,6 @@ describe("run controls (Stop, Pause/Resume, learning rate) as widgets on the liv
     const box = comms.sent.find((m) => m.msgType === "comm_open" && m.commId === view.model_id)!;
     assert.equal((box.data as { state: { _model_name: string } }).state._model_name, "VBoxModel");
     assert.match(String(last["text/plain"]), /2\/2/);
-    assert.equal(typeof (run as unknown as Widget)[JUPYTER_DISPLAY], "function");
     cleanup(run, result);
   });
 
