@@ -80,3 +80,16 @@ export { Table } from "./display/table";
 export { ProgressBar } from "./display/progress-bar";
 export { LiveDisplay } from "./display/live-display";
 export { TokenlabError } from "./errors/tokenlab-error";
+
+// Jupyter widgets (protocol 2.1, @jupyter-widgets/controls 2.0 models; state syncs both ways over comms)
+export { Widget, widgetRef, WIDGET_VIEW_MIME, PROTOCOL_VERSION } from "./widgets/widget";
+export type { WidgetState, Change } from "./widgets/widget";
+export { Button, Text, FloatText, Dropdown, HTML, Box, hbox, vbox, Layout, Style } from "./widgets/controls";
+export type { LayoutProperties } from "./widgets/controls";
+export { WidgetError } from "./widgets/widget-error";
+export { RunControls } from "./train/run-controls";
+export { tokenPlayground, TokenPlayground, analyzeText, TextAnalysis } from "./tokens/token-playground";
+export type { Prediction, PlaygroundOptions } from "./tokens/token-playground";
+export { initChooser, InitChooser, previewInit, InitPreview, DEFAULT_INIT_CHOICES } from "./tokens/init-chooser";
+export type { InitChoice, InitChooserOptions } from "./tokens/init-chooser";
+export { Interactive } from "./widgets/interactive";

@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { CellExecutor } from "../execution/cell-executor";
 import { CommRegistry } from "../display/comm-registry";
 import { OutputPublisher } from "../display/output-publisher";
-import { parentMsgId, type JupyterMessage, type OutgoingMessage } from "../protocol/message";
+import { parentMsgId, type JupyterMessage, type MessageHeader, type OutgoingMessage } from "../protocol/message";
 import type { KernelTransport, IncomingMessage } from "../protocol/transport";
 import { installHardStopPreparation } from "../protocol/runaway-cell-stopper";
 import { NOTEBOOK_HOST, type NotebookHost } from "../../lib/runtime/notebook-host";
@@ -22,9 +22,11 @@ const WARM_UP_DELAY_MS = 1000;
 
 type Reply = (msgType: string, content: Record<string, unknown>) => void;
 
+const COMM_MESSAGES = new Set(["comm_open", "comm_msg", "comm_close"]);
+
 /**
  * Maps Jupyter requests to kernel actions. Shell requests run one at a time in arrival order;
- * control requests are answered at once. Every request is wrapped in busy/idle with itself as
+ * control requests are answered at once, and so are comm messages while a cell runs. Every request is wrapped in busy/idle with itself as
  * parent. Sockets live in KernelTransport; compiling and running in CellExecutor.
  */
 export class KernelSession implements ExecuteContext {
@@ -149,7 +151,10 @@ export class KernelSession implements ExecuteContext {
       }
       return;
     }
-    if (incoming.channel === "control") {
+    if (incoming.channel === "control" || (this.running && COMM_MESSAGES.has(incoming.message.header.msg_type))) {
+      // Comm messages (widget clicks, edits) do not wait behind the running cell in the shell queue:
+      // a cell that awaits (a training loop yields between steps) sees them while it runs — that is
+      // how a Stop button reaches the loop it controls.
       void this.handle(incoming);
       return;
     }
@@ -234,14 +239,11 @@ export class KernelSession implements ExecuteContext {
       case "comm_info_request":
         return reply("comm_info_reply", { status: "ok", comms: this.comms.info(requestContent(type, message.content).target_name) });
       case "comm_open":
-        this.publisher.parent = message.header; // what the target sends answers this request
-        return this.comms.handleOpen(requestContent(type, message.content), message.buffers);
+        return this.answerComm(message.header, () => this.comms.handleOpen(requestContent(type, message.content), message.buffers));
       case "comm_msg":
-        this.publisher.parent = message.header;
-        return this.comms.handleMessage(requestContent(type, message.content), message.buffers);
+        return this.answerComm(message.header, () => this.comms.handleMessage(requestContent(type, message.content), message.buffers));
       case "comm_close":
-        this.publisher.parent = message.header;
-        return this.comms.handleClose(requestContent(type, message.content));
+        return this.answerComm(message.header, () => this.comms.handleClose(requestContent(type, message.content)));
       case "shutdown_request": {
         const restart = requestContent(type, message.content).restart === true;
         reply("shutdown_reply", { status: "ok", restart });
@@ -251,6 +253,20 @@ export class KernelSession implements ExecuteContext {
       }
       default:
         kernelLog(`unsupported message type ${type}`);
+    }
+  }
+
+  /**
+   * What a comm handler sends answers its comm message (the parent). When the message arrived while a
+   * cell runs, the parent goes back to that cell afterwards, so the cell's later output stays under it.
+   */
+  private answerComm(header: MessageHeader, work: () => void): void {
+    const cell = this.running;
+    this.publisher.parent = header;
+    try {
+      work();
+    } finally {
+      if (cell && cell === this.running) this.publisher.parent = cell.request;
     }
   }
 

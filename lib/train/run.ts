@@ -22,6 +22,7 @@ import { disposeSnapshot, TrainableParameters, type Snapshot } from "./trainable
 import { TrainingError } from "./training-error";
 import { trainingChart } from "./training-chart";
 import { TrainingMonitor } from "./training-monitor";
+import { RunControls } from "./run-controls";
 import { initialUnfreezeState, stepUnfreeze, type UnfreezeState } from "./unfreeze-schedule";
 
 /**
@@ -96,6 +97,12 @@ export class Run implements PromiseLike<TrainResult>, Displayable {
   /** The stage the schedule opened last, until the next step trains it. */
   private stageDue?: LayerGroup[];
   private stopRequested = false;
+  private pauseRequested = false;
+  /** Ends the wait of a paused run (set while it waits at a step boundary). */
+  private wake?: () => void;
+  /** Base learning rate set by setLearningRate(); replaces options.lr from the next step on. */
+  private lrOverride?: number;
+  private lrApplied?: number;
   private readonly batches: BatchSchedule;
   private promise: Promise<TrainResult>;
 
@@ -158,16 +165,52 @@ export class Run implements PromiseLike<TrainResult>, Displayable {
     return this.promise.then(onFulfilled, onRejected);
   }
 
-  /** Asks the run to stop at the next step boundary. */
+  /** Asks the run to stop at the next step boundary (a paused run stops at once). */
   stop(): void {
     this.stopRequested = true;
+    this.wake?.();
   }
 
   /**
-   * Continues a run that is not running: up to its planned steps, plus `steps` more when given.
-   * Picks up the interrupt signal of the cell that calls it. Returns the run (await it again).
+   * Asks a running run to wait at the next step boundary until resume() or stop(); `await run` stays
+   * pending meanwhile, and the notebook's interrupt still ends it.
+   */
+  pause(): void {
+    if (this.status !== "running") throw new TrainingError("only a running run can pause", { status: this.status });
+    this.pauseRequested = true;
+  }
+
+  /** Whether the run is paused or will pause at the next step boundary. */
+  get paused(): boolean {
+    return this.pauseRequested && this.status === "running";
+  }
+
+  /**
+   * Sets the base learning rate from the next step on (each group keeps its ratio to it and the
+   * schedule still scales it), as an override of options.lr; the chart's lr curve shows it.
+   */
+  setLearningRate(lr: number): void {
+    if (typeof lr !== "number" || !Number.isFinite(lr) || lr <= 0) throw new TrainingError("the learning rate must be a finite number > 0", { lr });
+    this.lrOverride = lr;
+  }
+
+  /** The base learning rate the next step uses (before the schedule). */
+  get learningRate(): number {
+    return this.lrOverride ?? this.setup.options.lr;
+  }
+
+  /**
+   * Continues a paused run; or a run that is not running: up to its planned steps, plus `steps` more
+   * when given, picking up the interrupt signal of the cell that calls it. Returns the run (await it).
    */
   resume(options: { steps?: number; signal?: AbortSignal } = {}): this {
+    if (this.paused) {
+      optionChecks(TrainingError, "resume option").number("steps", options.steps, { integer: true, min: 0 });
+      this.totalSteps += options.steps ?? 0;
+      this.pauseRequested = false;
+      this.wake?.();
+      return this;
+    }
     if (this.status === "running") throw new TrainingError("this run is still running; stop() it or await it first");
     const checks = optionChecks(TrainingError, "resume option");
     checks.knownKeys(options, ["steps", "signal"]);
@@ -306,7 +349,8 @@ export class Run implements PromiseLike<TrainResult>, Displayable {
   private async segment(signal: AbortSignal | undefined): Promise<TrainResult> {
     const signals = [signal, notebookHost()?.signal].filter((s): s is AbortSignal => s !== undefined);
     const firstStep = this.completed;
-    const monitor = new TrainingMonitor(this.setup.display, firstStep, this.totalSteps, this.setup.options.displayEvery, this.setup.title ?? "training");
+    const controls = this.setup.display ? RunControls.forRun(this) : undefined;
+    const monitor = new TrainingMonitor(this.setup.display, firstStep, this.totalSteps, this.setup.options.displayEvery, this.setup.title ?? "training", controls);
     try {
       // Return the Run to the caller before the first step runs.
       await new Promise((resolve) => setImmediate(resolve));
@@ -318,6 +362,7 @@ export class Run implements PromiseLike<TrainResult>, Displayable {
       }
       const started = performance.now();
       while (this.completed < this.totalSteps) {
+        if (this.pauseRequested) await this.waitWhilePaused(signals, monitor);
         if (this.stopRequested || signals.some((s) => s.aborted)) {
           this.finish(this.stopRequested ? "stopped" : "interrupted");
           break;
@@ -342,12 +387,36 @@ export class Run implements PromiseLike<TrainResult>, Displayable {
     return this.result;
   }
 
+  /** Waits at a step boundary until resume(), stop() or an abort of one of `signals`. */
+  private async waitWhilePaused(signals: AbortSignal[], monitor: TrainingMonitor): Promise<void> {
+    this.events.push({ step: this.completed, kind: "paused", message: `paused at step ${this.completed}` });
+    monitor.update(this);
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        for (const s of signals) s.removeEventListener("abort", done);
+        this.wake = undefined;
+        resolve();
+      };
+      this.wake = done;
+      for (const s of signals) s.addEventListener("abort", done);
+      if (!this.pauseRequested || this.stopRequested || signals.some((s) => s.aborted)) done();
+    });
+    this.pauseRequested = false;
+    if (!this.stopRequested && !signals.some((s) => s.aborted)) {
+      this.events.push({ step: this.completed, kind: "resumed", message: `resumed at step ${this.completed}` });
+    }
+  }
+
   private step(started: number): void {
     const { options } = this.setup;
     const index = this.completed;
     this.openDueStage();
     const factor = options.schedule(index);
-    for (const p of this.params.list) this.optimizerOf.get(p.key)!.setLearningRate(p.key, this.learningRates.get(p.key)! * factor);
+    const base = this.learningRate;
+    if (base !== (this.lrApplied ?? options.lr)) this.events.push({ step: index, kind: "lr", message: `learning rate ${formatNumber(base)} from step ${index + 1}` });
+    this.lrApplied = base;
+    const scale = base / options.lr;
+    for (const p of this.params.list) this.optimizerOf.get(p.key)!.setLearningRate(p.key, this.learningRates.get(p.key)! * scale * factor);
     const batch = this.batches.at(index);
     const outcome = trainStep(this.base, this.params, this.optimizers, batch, {
       step: index + 1,
@@ -360,7 +429,7 @@ export class Run implements PromiseLike<TrainResult>, Displayable {
       loss: outcome.loss.all,
       newTokenLoss: outcome.loss.newTokens,
       otherLoss: outcome.loss.other,
-      lr: options.lr * factor,
+      lr: base * factor,
       gradNorm: outcome.totalGradNorm,
       gradNorms: outcome.gradNorms,
       seconds: (performance.now() - started) / 1000,
