@@ -20,20 +20,7 @@ import type { InitStrategy } from "../../lib/tokens/init-strategies";
 import { train } from "../../lib/train/train";
 import type { Run, TrainResult } from "../../lib/train/run";
 import type { TrainOptions } from "../../lib/train/train-options";
-
-export const FLOW_STEPS = [
-  "initStrategies",
-  "initReport",
-  "prepareData",
-  "fullStep",
-  "generateGreedy",
-  "generateSampled",
-  "evaluate",
-  "plotDrift",
-  "saveFlow",
-  "reload",
-] as const;
-export type FlowStep = (typeof FLOW_STEPS)[number];
+import type { FlowStep } from "./step-names";
 
 /** Every form of InitStrategy (lib/tokens/init-strategies.ts), a user function included. */
 const STRATEGIES: Record<string, InitStrategy> = {

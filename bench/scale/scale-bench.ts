@@ -22,7 +22,8 @@ import { HfTokenizer } from "../../lib/hf/tokenizer";
 import { ratioRefusal, startTorch, torchThreadSettings, type BlasReport } from "../torch-process";
 import { randomCheckpoint } from "./random-checkpoint";
 import { parameterCount, SCALE_SHAPES, type ScaleShape } from "./shapes";
-import { STEP_NAMES, type ShapeJob, type StepName } from "./shape-steps";
+import type { ShapeJob } from "./shape-steps";
+import { STEP_NAMES, type StepName } from "./step-names";
 
 const OUT_DIR = path.join(__dirname, "../out");
 const CACHE_DIR = path.join(OUT_DIR, "scale-cache");

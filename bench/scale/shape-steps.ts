@@ -20,11 +20,8 @@ import { train } from "../../lib/train/train";
 import type { TrainOptions } from "../../lib/train/train-options";
 import type { TrainingData } from "../../lib/data/prepare-data";
 import type { Run, TrainResult } from "../../lib/train/run";
-import { disposeVariant, FLOW_STEPS, flowSteps, type FlowStep } from "./flow-steps";
-
-export const BENCH_STEPS = ["load", "addTokens", "forward", "newRowsStep", "gradualStep", "save"] as const;
-export const STEP_NAMES = [...BENCH_STEPS, ...FLOW_STEPS] as const;
-export type StepName = (typeof BENCH_STEPS)[number] | FlowStep;
+import { disposeVariant, flowSteps } from "./flow-steps";
+import type { StepName } from "./step-names";
 
 export interface ShapeJob {
   dir: string;
