@@ -3,7 +3,7 @@ import type { PackedSequence } from "../data/pack";
 import type { CausalLM, WeightMap } from "../models/causal-lm";
 import type { RowOverlays } from "../models/layers/embedding";
 import type { AdamW } from "./adamw";
-import { clipGradients } from "./clip-gradients";
+import { clipScale, gradientNorms } from "./clip-gradients";
 import { crossEntropy } from "./cross-entropy";
 import { mergeLossSplits, splitLoss, type LossSplit } from "./loss-split";
 import { disposeSnapshot, type TrainableParameters } from "./trainable-parameters";
@@ -54,37 +54,39 @@ export function trainStep(
 
   const groups: Record<string, string[]> = {};
   for (const p of params.list) (groups[p.group] ??= []).push(p.value.name);
-  const clipped = clipGradients(grads, options.clipNorm > 0 ? options.clipNorm : Infinity, groups);
-  tf.dispose(Object.values(grads));
-  if (!Number.isFinite(lossNumber) || !Number.isFinite(clipped.totalNorm)) {
-    tf.dispose(Object.values(clipped.grads));
-    const badGroups = Object.keys(groups).filter((g) => !Number.isFinite(clipped.groupNorms[g]));
-    const what = Number.isFinite(lossNumber) ? "the gradient" : `the loss (${lossNumber})`;
-    throw new TrainingError(
-      `training stopped: ${what} became non-finite at step ${options.step}` +
-        (badGroups.length > 0 ? ` in group(s) ${badGroups.join(", ")}` : "") +
-        "; weights are those after the previous step (try a lower learning rate)",
-      { step: options.step, groups: badGroups.length > 0 ? badGroups : Object.keys(groups), loss: lossNumber },
-    );
-  }
-
-  const previous = params.snapshot();
+  // The clipping factor goes to the optimizer: scaled copies would double the gradients' memory.
+  const norms = gradientNorms(grads, groups);
   try {
-    optimizers.forEach((optimizer) => optimizer.step(clipped.grads));
-    const badGroups = nonFiniteGroups(params);
-    if (badGroups.length > 0) {
-      params.restore(previous);
+    if (!Number.isFinite(lossNumber) || !Number.isFinite(norms.totalNorm)) {
+      const badGroups = Object.keys(groups).filter((g) => !Number.isFinite(norms.groupNorms[g]));
+      const what = Number.isFinite(lossNumber) ? "the gradient" : `the loss (${lossNumber})`;
       throw new TrainingError(
-        `training stopped: parameters of group(s) ${badGroups.join(", ")} became non-finite at step ${options.step}; ` +
-          "weights are those after the previous step (try a lower learning rate)",
-        { step: options.step, groups: badGroups },
+        `training stopped: ${what} became non-finite at step ${options.step}` +
+          (badGroups.length > 0 ? ` in group(s) ${badGroups.join(", ")}` : "") +
+          "; weights are those after the previous step (try a lower learning rate)",
+        { step: options.step, groups: badGroups.length > 0 ? badGroups : Object.keys(groups), loss: lossNumber },
       );
     }
+    const scale = options.clipNorm > 0 ? clipScale(norms.totalNorm, options.clipNorm) : 1;
+    const previous = params.snapshot();
+    try {
+      optimizers.forEach((optimizer) => optimizer.step(grads, scale));
+      const badGroups = nonFiniteGroups(params);
+      if (badGroups.length > 0) {
+        params.restore(previous);
+        throw new TrainingError(
+          `training stopped: parameters of group(s) ${badGroups.join(", ")} became non-finite at step ${options.step}; ` +
+            "weights are those after the previous step (try a lower learning rate)",
+          { step: options.step, groups: badGroups },
+        );
+      }
+    } finally {
+      disposeSnapshot(previous);
+    }
   } finally {
-    disposeSnapshot(previous);
-    tf.dispose(Object.values(clipped.grads));
+    tf.dispose(Object.values(grads));
   }
-  return { loss, gradNorms: clipped.groupNorms, totalGradNorm: clipped.totalNorm };
+  return { loss, gradNorms: norms.groupNorms, totalGradNorm: norms.totalNorm };
 }
 
 /** Loss split over `rows` with the given weights and overlays (no gradients), in batches of `batchSize`. */
