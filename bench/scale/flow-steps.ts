@@ -42,6 +42,12 @@ const PLAIN =
   "The committee met on Tuesday to review the budget. Several members asked why travel costs had risen, " +
   "and the treasurer promised a detailed account at the next meeting.";
 
+/**
+ * F32: the default (the checkpoint's BF16) rounds the trained new rows, so the reloaded logits would
+ * differ by that rounding; F32 must round-trip exactly.
+ */
+const SAVE_OPTIONS = { dtype: "F32" } as const;
+
 export interface FlowContext {
   base: TransformerLM;
   /** The extended model (mean init) every later step starts from. */
@@ -144,13 +150,13 @@ export function flowSteps(context: FlowContext): Record<FlowStep, () => Promise<
     saveFlow: async () => {
       const { trained } = await context.newRowsRun();
       const begin = performance.now();
-      await saveModel(trained.model, context.saveDir);
+      await saveModel(trained.model, context.saveDir, SAVE_OPTIONS);
       saved = trained.model;
       return { seconds: seconds(begin) };
     },
     reload: async () => {
       const model = saved ?? (await context.newRowsRun()).trained.model;
-      if (saved === undefined) await saveModel(model, context.saveDir);
+      if (saved === undefined) await saveModel(model, context.saveDir, SAVE_OPTIONS);
       const begin = performance.now();
       const copy = await loadModel(context.saveDir);
       const elapsed = seconds(begin);

@@ -71,6 +71,17 @@ export class AdamW {
    * (as tf.variableGrads returns); not disposed here.
    */
   step(grads: Readonly<Record<string, tf.Tensor>>, gradScale = 1): void {
+    this.prepare(grads, gradScale).apply();
+  }
+
+  /**
+   * Computes the update without applying anything: `nonFinite` lists the parameters whose new value
+   * would hold a NaN or infinity, `apply()` commits the moments and values. Lets a training step
+   * refuse a bad update without keeping a copy of the old weights to restore.
+   */
+  prepare(grads: Readonly<Record<string, tf.Tensor>>, gradScale = 1): { nonFinite: tf.Variable[]; apply: () => void } {
+    const pending: Array<() => void> = [];
+    const nonFinite: tf.Variable[] = [];
     for (const group of this.groups) {
       for (const param of group.params) {
         const grad = grads[param.name];
@@ -78,37 +89,54 @@ export class AdamW {
         if (grad.shape.join(",") !== param.shape.join(",")) {
           throw new TokenlabError(`gradient for ${param.name} has shape [${grad.shape}], parameter is [${param.shape}]`);
         }
-        this.update(param, grad, gradScale, group);
+        const update = this.update(param, grad, gradScale, group);
+        if (!update.finite) nonFinite.push(param);
+        pending.push(update.apply);
       }
     }
+    return { nonFinite, apply: () => pending.forEach((apply) => apply()) };
   }
 
-  private update(param: tf.Variable, grad: tf.Tensor, gradScale: number, group: ParameterGroup): void {
-    let state = this.moments.get(param);
-    if (!state) {
-      state = { m: new Float32Array(param.size), v: new Float32Array(param.size), steps: 0 };
-      this.moments.set(param, state);
-    }
-    state.steps += 1;
-    const { m, v, steps } = state;
+  /** The new value of `param` (JS memory) and a commit that also advances its moments. */
+  private update(param: tf.Variable, grad: tf.Tensor, gradScale: number, group: ParameterGroup): { finite: boolean; apply: () => void } {
+    const state = this.moments.get(param) ?? { m: new Float32Array(param.size), v: new Float32Array(param.size), steps: 0 };
+    const { m, v } = state;
+    const steps = state.steps + 1;
     const { beta1, beta2, epsilon } = this;
     const lr = group.learningRate;
     const stepSize = lr / (1 - beta1 ** steps);
     const sqrtCorrection2 = Math.sqrt(1 - beta2 ** steps);
     const decay = 1 - lr * group.weightDecay;
-    const g = grad.dataSync() as Float32Array;
+    const g = grad.dataSync() as Float32Array; // a copy on wasm, freed on return (apply() reads again)
     // Read only: on the cpu backend dataSync is the tensor's own storage (shared with the base model).
     const p = param.dataSync() as Float32Array;
     const out = new Float32Array(p.length);
+    let finite = true;
     for (let i = 0; i < p.length; i++) {
       const gi = g[i] * gradScale;
-      m[i] = beta1 * m[i] + (1 - beta1) * gi;
-      v[i] = beta2 * v[i] + (1 - beta2) * gi * gi;
-      out[i] = p[i] * decay - (stepSize * m[i]) / (Math.sqrt(v[i]) / sqrtCorrection2 + epsilon);
+      const mi = Math.fround(beta1 * m[i] + (1 - beta1) * gi);
+      const vi = Math.fround(beta2 * v[i] + (1 - beta2) * gi * gi);
+      out[i] = p[i] * decay - (stepSize * mi) / (Math.sqrt(vi) / sqrtCorrection2 + epsilon);
+      if (!Number.isFinite(out[i])) finite = false;
     }
-    const updated = tf.tensor(out, param.shape, "float32");
-    param.assign(updated);
-    updated.dispose();
+    return {
+      finite,
+      // The moments are recomputed here rather than kept (two more arrays the size of the parameter),
+      // from the gradient read again: `grads` must still be alive when apply() runs.
+      apply: () => {
+        const gNow = grad.dataSync() as Float32Array;
+        for (let i = 0; i < m.length; i++) {
+          const gi = gNow[i] * gradScale;
+          m[i] = beta1 * m[i] + (1 - beta1) * gi;
+          v[i] = beta2 * v[i] + (1 - beta2) * gi * gi;
+        }
+        state.steps = steps;
+        this.moments.set(param, state);
+        const updated = tf.tensor(out, param.shape, "float32");
+        param.assign(updated);
+        updated.dispose();
+      },
+    };
   }
 
   /** The moments and update count of `param` (undefined before its first update); borrowed, not copies. */

@@ -6,7 +6,7 @@ import type { AdamW } from "./adamw";
 import { clipScale, gradientNorms } from "./clip-gradients";
 import { crossEntropy } from "./cross-entropy";
 import { mergeLossSplits, splitLoss, type LossSplit } from "./loss-split";
-import { disposeSnapshot, type TrainableParameters } from "./trainable-parameters";
+import type { TrainableParameters } from "./trainable-parameters";
 import { TrainingError } from "./training-error";
 
 export interface StepOutcome {
@@ -21,8 +21,9 @@ export interface StepOutcome {
  * only, clipping by global norm, AdamW update. Every tensor it creates is released before it
  * returns (numTensors stays flat).
  *
- * A non-finite loss or gradient stops before anything changes; a parameter that becomes non-finite
- * after the update is set back to its previous value. Either way a TrainingError names the step
+ * A non-finite loss or gradient stops before anything changes, and so does an update that would
+ * make a parameter non-finite (it is computed first and applied only when every value is finite;
+ * neither the weights nor the optimizer's moments move). Either way a TrainingError names the step
  * and the layer group(s) concerned, and the trainable values are those of the last good step.
  */
 export function trainStep(
@@ -68,21 +69,18 @@ export function trainStep(
       );
     }
     const scale = options.clipNorm > 0 ? clipScale(norms.totalNorm, options.clipNorm) : 1;
-    const previous = params.snapshot();
-    try {
-      optimizers.forEach((optimizer) => optimizer.step(grads, scale));
-      const badGroups = nonFiniteGroups(params);
-      if (badGroups.length > 0) {
-        params.restore(previous);
-        throw new TrainingError(
-          `training stopped: parameters of group(s) ${badGroups.join(", ")} became non-finite at step ${options.step}; ` +
-            "weights are those after the previous step (try a lower learning rate)",
-          { step: options.step, groups: badGroups },
-        );
-      }
-    } finally {
-      disposeSnapshot(previous);
+    // Computed first, applied only when every new value is finite: no copy of the old weights.
+    const updates = optimizers.map((optimizer) => optimizer.prepare(grads, scale));
+    const bad = new Set(updates.flatMap((u) => u.nonFinite));
+    const badGroups = [...new Set(params.list.filter((p) => bad.has(p.value)).map((p) => p.group))];
+    if (badGroups.length > 0) {
+      throw new TrainingError(
+        `training stopped: parameters of group(s) ${badGroups.join(", ")} became non-finite at step ${options.step}; ` +
+          "weights are those after the previous step (try a lower learning rate)",
+        { step: options.step, groups: badGroups },
+      );
     }
+    updates.forEach((u) => u.apply());
   } finally {
     tf.dispose(Object.values(grads));
   }
@@ -126,12 +124,4 @@ export function batchTensors(batch: readonly PackedSequence[]): {
     labels: tf.tensor2d(flatLabels, shape, "int32"),
     flatLabels,
   };
-}
-
-/** Groups with a parameter that is NaN or infinite (one device read for all parameters). */
-function nonFiniteGroups(params: TrainableParameters): string[] {
-  const sums = tf.tidy(() => tf.stack(params.list.map((p) => tf.sum(p.value))));
-  const values = sums.dataSync();
-  sums.dispose();
-  return [...new Set(params.list.filter((_, i) => !Number.isFinite(values[i])).map((p) => p.group))];
 }

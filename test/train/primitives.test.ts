@@ -147,6 +147,23 @@ describe("training primitives against PyTorch", function () {
     tf.dispose([...params, ...Object.values(grads)]);
   });
 
+  it("AdamW.prepare names a parameter whose update would overflow and changes nothing until apply()", () => {
+    const params = [tf.variable(tf.ones([4]), true, "adamw.finite"), tf.variable(tf.ones([4]), true, "adamw.overflow")];
+    const grads = { "adamw.finite": tf.onesLike(params[0]), "adamw.overflow": tf.onesLike(params[1]) };
+    const optimizer = new AdamW([
+      { name: "ok", params: [params[0]], learningRate: 0.1, weightDecay: 0 },
+      { name: "huge", params: [params[1]], learningRate: 1e39, weightDecay: 0 }, // beyond float32
+    ]);
+    const update = optimizer.prepare(grads);
+    assert.deepEqual(update.nonFinite, [params[1]]);
+    assert.deepEqual([...params[0].dataSync()], [1, 1, 1, 1], "nothing applied yet");
+    assert.equal(optimizer.momentsOf(params[0]), undefined, "no moments before apply()");
+    update.apply();
+    assert.ok(params[0].dataSync()[0] < 1);
+    assert.equal(optimizer.momentsOf(params[0])?.steps, 1);
+    tf.dispose([...params, ...Object.values(grads)]);
+  });
+
   it("clipGradients scales like torch's clip_grad_norm_ and reports group norms", () => {
     const grads = [randomMatrix(1, 5, 11)[0], randomMatrix(1, 3, 12)[0]];
     const expected = runPrimitiveReference<{ total_norm: number; grads: number[][] }>({ op: "clip", grads, max_norm: 0.5 });
