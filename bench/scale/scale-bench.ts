@@ -1,9 +1,12 @@
 /**
- * `npm run bench -- --scale [--shape NAME]`: tokenlab on real-size shapes (shapes.ts), beside
- * PyTorch on the same checkpoint and tokens. Prints one JSON object per shape as it finishes:
- * tokenlab's load, addTokens (3 tokens), forward (1 × 256), new-rows training step, gradual step
- * (top block unfrozen), save and peak RSS; PyTorch's load, forward and new-rows step at one thread
- * and at all cores, its BLAS, and the ratios against its faster setting (refused on a reference BLAS).
+ * `npm run bench -- --scale [--shape NAME] [--steps a,b,...]`: tokenlab on real-size shapes
+ * (shapes.ts), beside PyTorch on the same checkpoint and tokens. Prints one JSON object per shape as
+ * it finishes: tokenlab's load, addTokens (3 tokens), forward (1 × 256), new-rows training step,
+ * gradual step (top block unfrozen), save, then the rest of the issue's user flow (every init
+ * strategy, initReport, prepareData, a full fine-tuning step, generate, evaluate, plotDrift, save
+ * and reload) — each with its peak RSS, or {error}; PyTorch's load, forward and new-rows step at one
+ * thread and at all cores, its BLAS, and the ratios against its faster setting (refused on a
+ * reference BLAS). `--steps` runs only those tokenlab steps (load and addTokens always) and no PyTorch.
  *
  * tokenlab runs in child processes (shape-steps.ts), PyTorch in others, one at a time: a step that
  * fails or crashes (wasm out of memory) becomes {error} in the JSON, a fresh child resumes with the
@@ -19,11 +22,11 @@ import { HfTokenizer } from "../../lib/hf/tokenizer";
 import { ratioRefusal, startTorch, torchThreadSettings, type BlasReport } from "../torch-process";
 import { randomCheckpoint } from "./random-checkpoint";
 import { parameterCount, SCALE_SHAPES, type ScaleShape } from "./shapes";
-import type { ShapeJob, StepName } from "./shape-steps";
+import type { ShapeJob } from "./shape-steps";
+import { STEP_NAMES, type StepName } from "./step-names";
 
 const OUT_DIR = path.join(__dirname, "../out");
 const CACHE_DIR = path.join(OUT_DIR, "scale-cache");
-const STEPS: readonly StepName[] = ["load", "addTokens", "forward", "newRowsStep", "gradualStep", "save"];
 const SEQUENCE = 256;
 const NEW_TOKENS = ["<bench_think>", "<bench_sep>", "<bench_tool>"];
 const TORCH_RUNS = 2;
@@ -37,8 +40,19 @@ type StepFigures = Record<string, unknown>;
 
 export async function runScaleBench(argv: readonly string[]): Promise<void> {
   const shapes = selectShapes(argv);
+  const steps = selectSteps(argv);
   fs.mkdirSync(CACHE_DIR, { recursive: true });
-  for (const shape of shapes) console.log(JSON.stringify(await benchShape(shape), null, 2));
+  for (const shape of shapes) console.log(JSON.stringify(await benchShape(shape, steps), null, 2));
+}
+
+/** The tokenlab steps to run: all of them, or the `--steps` list (then without PyTorch). */
+function selectSteps(argv: readonly string[]): { steps: readonly StepName[]; torch: boolean } {
+  const at = argv.indexOf("--steps");
+  if (at < 0) return { steps: STEP_NAMES, torch: true };
+  const asked = (argv[at + 1] ?? "").split(",").filter((s) => s !== "");
+  const unknown = asked.filter((s) => !(STEP_NAMES as readonly string[]).includes(s));
+  if (asked.length === 0 || unknown.length > 0) throw new Error(`unknown --steps ${unknown.join(",") || "(missing)"}; steps: ${STEP_NAMES.join(", ")}`);
+  return { steps: STEP_NAMES.filter((s) => s === "load" || s === "addTokens" || asked.includes(s)), torch: false };
 }
 
 function selectShapes(argv: readonly string[]): readonly ScaleShape[] {
@@ -50,7 +64,7 @@ function selectShapes(argv: readonly string[]): readonly ScaleShape[] {
   return [shape];
 }
 
-async function benchShape(shape: ScaleShape): Promise<Record<string, unknown>> {
+async function benchShape(shape: ScaleShape, selection: { steps: readonly StepName[]; torch: boolean }): Promise<Record<string, unknown>> {
   const summary = {
     shape: shape.name,
     like: shape.like,
@@ -76,11 +90,14 @@ async function benchShape(shape: ScaleShape): Promise<Record<string, unknown>> {
   const tokenlab = await tokenlabFigures({
     dir,
     saveDir: path.join(CACHE_DIR, `${shape.name}.saved`),
-    steps: [...STEPS],
+    steps: [...selection.steps],
     batch: { inputIds: batch.inputIds, labels: batch.labels },
     newTokens: NEW_TOKENS,
     expectedNewIds: batch.newIds,
+    text: TEXT,
   });
+  const tokenlabSummary = { ...summary, tokenizer_size: batch.tokenizerSize, tokenlab: { ...tokenlab.steps, peak_rss_mb: tokenlab.peakRssMb } };
+  if (!selection.torch) return tokenlabSummary;
   const torch = await torchFigures(dir, batch);
   const tokenlabSeconds = (step: StepName) => tokenlab.steps[step]?.seconds as number | undefined;
   const bestSeconds = (key: "forward_s" | "new_rows_step_s") => {
@@ -93,10 +110,8 @@ async function benchShape(shape: ScaleShape): Promise<Record<string, unknown>> {
     torchSeconds !== undefined && tokenlabSeconds !== undefined ? Number((torchSeconds / tokenlabSeconds).toFixed(3)) : null;
   const refusal = torch.blas === undefined ? "PyTorch did not start" : ratioRefusal(torch.blas);
   return {
-    ...summary,
-    tokenizer_size: batch.tokenizerSize,
+    ...tokenlabSummary,
     checkpoint: { dir: path.relative(process.cwd(), dir), ready_s: checkpointSeconds },
-    tokenlab: { ...tokenlab.steps, peak_rss_mb: tokenlab.peakRssMb },
     torch: {
       version: torch.version,
       blas: torch.blas,
@@ -126,12 +141,13 @@ function buildBatch(tokenizer: HfTokenizer) {
 
 /** Runs shape-steps.ts children until every step has a figure or an error. */
 async function tokenlabFigures(job: ShapeJob): Promise<{ steps: Partial<Record<StepName, StepFigures>>; peakRssMb: number }> {
+  const wanted = job.steps;
   const steps: Partial<Record<StepName, StepFigures>> = {};
   let peakRssMb = 0;
   const jobFile = path.join(OUT_DIR, `scale-job-${process.pid}.json`);
   try {
-    while (STEPS.some((s) => steps[s] === undefined)) {
-      const remaining = STEPS.filter((s) => steps[s] === undefined);
+    while (wanted.some((s) => steps[s] === undefined)) {
+      const remaining = wanted.filter((s) => steps[s] === undefined);
       fs.writeFileSync(jobFile, JSON.stringify({ ...job, steps: remaining }));
       const child = await runChild(jobFile);
       peakRssMb = Math.max(peakRssMb, child.peakRssMb);
@@ -146,7 +162,7 @@ async function tokenlabFigures(job: ShapeJob): Promise<{ steps: Partial<Record<S
       }
       const failedPrerequisite = (["load", "addTokens"] as const).find((s) => steps[s]?.error !== undefined);
       if (failedPrerequisite !== undefined) {
-        for (const s of STEPS) steps[s] ??= { error: `not run: ${failedPrerequisite} failed` };
+        for (const s of wanted) steps[s] ??= { error: `not run: ${failedPrerequisite} failed` };
         continue;
       }
       // The step running when the child ended is the first one it did not report (load and addTokens come first).
@@ -159,7 +175,7 @@ async function tokenlabFigures(job: ShapeJob): Promise<{ steps: Partial<Record<S
         // Every later step needs it; when it had succeeded in an earlier child, retrying again might never end.
         const resumed = steps[failed] !== undefined;
         steps[failed] ??= { error };
-        for (const s of STEPS) steps[s] ??= { error: resumed ? `not run: ${failed} failed when resumed: ${error}` : `not run: ${failed} failed` };
+        for (const s of wanted) steps[s] ??= { error: resumed ? `not run: ${failed} failed when resumed: ${error}` : `not run: ${failed} failed` };
       } else {
         steps[failed] = { error };
       }

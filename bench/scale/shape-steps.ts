@@ -5,9 +5,10 @@
  *
  *   node --import tsx bench/scale/shape-steps.ts JOB.json
  *
- * JOB.json: {dir, saveDir, steps, batch: {inputIds, labels}, newTokens, expectedNewIds}. "load" and
- * "addTokens" always run first (every other step needs the extended model); then `steps` in order,
- * until one fails. A line: {step, seconds?, runs_s?, error?, peak_rss_mb, ...}.
+ * JOB.json: {dir, saveDir, steps, batch: {inputIds, labels}, newTokens, expectedNewIds, text}. "load"
+ * and "addTokens" always run first (every other step needs the extended model); then `steps` in
+ * order, until one fails. A line: {step, seconds?, runs_s?, error?, peak_rss_mb, ...}. The steps
+ * after "save" are the rest of the issue's user flow (flow-steps.ts).
  */
 import * as fs from "node:fs";
 import * as tf from "@tensorflow/tfjs-core";
@@ -18,8 +19,9 @@ import type { AddTokensResult } from "../../lib/tokens/add-tokens-result";
 import { train } from "../../lib/train/train";
 import type { TrainOptions } from "../../lib/train/train-options";
 import type { TrainingData } from "../../lib/data/prepare-data";
-
-export type StepName = "load" | "addTokens" | "forward" | "newRowsStep" | "gradualStep" | "save";
+import type { Run, TrainResult } from "../../lib/train/run";
+import { disposeVariant, flowSteps } from "./flow-steps";
+import type { StepName } from "./step-names";
 
 export interface ShapeJob {
   dir: string;
@@ -28,6 +30,8 @@ export interface ShapeJob {
   batch: { inputIds: number[]; labels: number[] };
   newTokens: string[];
   expectedNewIds: number[];
+  /** The text the batch was tokenized from (the flow's data is made from it too). */
+  text: string;
 }
 
 /** Repetitions of forward and of training steps; the figure is the fastest (the first warms up). */
@@ -46,13 +50,20 @@ function timedRuns(runs: number[]): { seconds: number; runs_s: number[] } {
   return { seconds: Math.min(...runs), runs_s: runs };
 }
 
-/** Per-step seconds of a training run of RUNS steps (the run's records are cumulative). */
-async function trainSteps(result: AddTokensResult, data: TrainingData, options: TrainOptions): Promise<number[]> {
+const TRAIN_OPTIONS: TrainOptions = { batchSize: 1, display: false, driftEvery: 0 };
+
+/** A training run of RUNS steps and its per-step seconds (the run's records are cumulative). */
+async function trainSteps(result: AddTokensResult, data: TrainingData, options: TrainOptions): Promise<{ run: Run; trained: TrainResult; runs: number[] }> {
   const cumulative: number[] = [];
-  const trained = await train(result, data, { ...options, steps: RUNS, batchSize: 1, display: false, driftEvery: 0, onStep: (r) => cumulative.push(r.seconds) });
-  const shared = new Set(result.model.weights.values()); // frozen tensors stay; only the trained ones are freed
-  for (const model of [trained.model, trained.latest]) for (const t of model.weights.values()) if (!shared.has(t) && !t.isDisposed) t.dispose();
-  return cumulative.map((s, i) => Number((s - (cumulative[i - 1] ?? 0)).toFixed(3)));
+  const run = train(result, data, { ...TRAIN_OPTIONS, ...options, steps: RUNS, onStep: (r) => cumulative.push(r.seconds) });
+  const trained = await run;
+  return { run, trained, runs: cumulative.map((s, i) => Number((s - (cumulative[i - 1] ?? 0)).toFixed(3))) };
+}
+
+/** Frees what a run trained (frozen tensors stay: they are the extended model's). */
+function disposeRun(result: AddTokensResult, { run, trained }: { run: Run; trained: TrainResult }): void {
+  for (const model of [trained.model, trained.latest]) disposeVariant(model, [result.model]);
+  run.dispose();
 }
 
 async function main(): Promise<void> {
@@ -84,7 +95,11 @@ async function main(): Promise<void> {
 
   const { inputIds, labels } = job.batch;
   const data: TrainingData = { train: [{ inputIds, labels, attentionMask: inputIds.map(() => 1) }], eval: [], seqLen: inputIds.length };
+  // The new-rows run stays alive: the flow generates with, evaluates, plots and saves its model.
+  let newRows: { run: Run; trained: TrainResult; runs: number[] } | undefined;
+  const newRowsRun = async () => (newRows ??= await trainSteps(result, data, { strategy: "new-rows" }));
   const steps: Record<Exclude<StepName, "load" | "addTokens">, () => Promise<Record<string, unknown>>> = {
+    ...flowSteps({ base, result, text: job.text, newTokens: job.newTokens, saveDir: job.saveDir, newRowsRun, trainOptions: TRAIN_OPTIONS }),
     forward: async () => {
       const ids = tf.tensor2d([inputIds], undefined, "int32");
       const runs: number[] = [];
@@ -99,10 +114,12 @@ async function main(): Promise<void> {
       ids.dispose();
       return timedRuns(runs);
     },
-    newRowsStep: async () => timedRuns(await trainSteps(result, data, { strategy: "new-rows" })),
+    newRowsStep: async () => timedRuns((await newRowsRun()).runs),
     // Step 1 trains the new rows; unfreezing every step opens the top block (+ final norm) for step 2.
     gradualStep: async () => {
-      const runs = await trainSteps(result, data, { strategy: "gradual", unfreeze: { every: 1 } });
+      const gradual = await trainSteps(result, data, { strategy: "gradual", unfreeze: { every: 1 } });
+      disposeRun(result, gradual);
+      const runs = gradual.runs;
       return { seconds: runs[runs.length - 1], runs_s: runs, note: "last step: new rows + top block unfrozen" };
     },
     save: async () => {

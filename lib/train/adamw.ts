@@ -16,18 +16,29 @@ export interface AdamWOptions {
   epsilon?: number;
 }
 
+/** One parameter's optimizer state: the two moments, in JS memory (see AdamW). */
+export interface Moments {
+  m: Float32Array;
+  v: Float32Array;
+  steps: number;
+}
+
 /**
  * AdamW as torch.optim.AdamW computes it: p ← p·(1 − lr·wd), then the bias-corrected Adam update
  * p ← p − lr/(1−β1ᵗ) · m / (√v/√(1−β2ᵗ) + ε). Each group has its own learning rate (change it
- * between steps with setLearningRate, e.g. from a schedule) and weight decay. The optimizer owns
- * its moment tensors; `dispose()` frees them. Parameters without a gradient in a step are skipped,
- * like torch parameters whose .grad is None.
+ * between steps with setLearningRate, e.g. from a schedule) and weight decay. Parameters without a
+ * gradient in a step are skipped, like torch parameters whose .grad is None.
+ *
+ * The moments are Float32Arrays in JS memory and the update is one fused loop over the elements:
+ * on the wasm backend, moments as tensors took 2× the trained weights of the 4 GB heap, and the
+ * update's ~12 whole-tensor intermediates another ~12× the largest parameter (full fine-tuning of a
+ * 151k × 576 embedding needed ~8 GB). Now the heap holds only the new parameter value.
  */
 export class AdamW {
   private readonly beta1: number;
   private readonly beta2: number;
   private readonly epsilon: number;
-  private readonly moments = new Map<tf.Variable, { m: tf.Variable; v: tf.Variable; steps: number }>();
+  private readonly moments = new Map<tf.Variable, Moments>();
   private readonly groups: ParameterGroup[];
 
   constructor(groups: ParameterGroup[], options: AdamWOptions = {}) {
@@ -54,8 +65,23 @@ export class AdamW {
     return this.groups.find((g) => g.name === groupName)?.learningRate;
   }
 
-  /** Applies one update. `grads` is keyed by variable name (as tf.variableGrads returns); not disposed here. */
-  step(grads: Readonly<Record<string, tf.Tensor>>): void {
+  /**
+   * Applies one update with the gradients times `gradScale` (the clipping factor, applied in the
+   * update's loop instead of a scaled copy of every gradient). `grads` is keyed by variable name
+   * (as tf.variableGrads returns); not disposed here.
+   */
+  step(grads: Readonly<Record<string, tf.Tensor>>, gradScale = 1): void {
+    this.prepare(grads, gradScale).apply();
+  }
+
+  /**
+   * Computes the update without applying anything: `nonFinite` lists the parameters whose new value
+   * would hold a NaN or infinity, `apply()` commits the moments and values. Lets a training step
+   * refuse a bad update without keeping a copy of the old weights to restore.
+   */
+  prepare(grads: Readonly<Record<string, tf.Tensor>>, gradScale = 1): { nonFinite: tf.Variable[]; apply: () => void } {
+    const pending: Array<() => void> = [];
+    const nonFinite: tf.Variable[] = [];
     for (const group of this.groups) {
       for (const param of group.params) {
         const grad = grads[param.name];
@@ -63,51 +89,72 @@ export class AdamW {
         if (grad.shape.join(",") !== param.shape.join(",")) {
           throw new TokenlabError(`gradient for ${param.name} has shape [${grad.shape}], parameter is [${param.shape}]`);
         }
-        this.update(param, grad, group);
+        const update = this.update(param, grad, gradScale, group);
+        if (!update.finite) nonFinite.push(param);
+        pending.push(update.apply);
       }
     }
+    return { nonFinite, apply: () => pending.forEach((apply) => apply()) };
   }
 
-  private update(param: tf.Variable, grad: tf.Tensor, group: ParameterGroup): void {
-    let state = this.moments.get(param);
-    if (!state) {
-      state = { m: zeroMoment(param), v: zeroMoment(param), steps: 0 };
-      this.moments.set(param, state);
-    }
-    state.steps += 1;
-    const { m, v, steps } = state;
+  /** The new value of `param` (JS memory) and a commit that also advances its moments. */
+  private update(param: tf.Variable, grad: tf.Tensor, gradScale: number, group: ParameterGroup): { finite: boolean; apply: () => void } {
+    const state = this.moments.get(param) ?? { m: new Float32Array(param.size), v: new Float32Array(param.size), steps: 0 };
+    const { m, v } = state;
+    const steps = state.steps + 1;
+    const { beta1, beta2, epsilon } = this;
     const lr = group.learningRate;
-    const correction1 = 1 - this.beta1 ** steps;
-    const correction2 = 1 - this.beta2 ** steps;
-    tf.tidy(() => {
-      m.assign(tf.add(tf.mul(m, this.beta1), tf.mul(grad, 1 - this.beta1)));
-      v.assign(tf.add(tf.mul(v, this.beta2), tf.mul(tf.square(grad), 1 - this.beta2)));
-      const decayed = group.weightDecay !== 0 ? tf.mul(param, 1 - lr * group.weightDecay) : param;
-      const denominator = tf.add(tf.div(tf.sqrt(v), Math.sqrt(correction2)), this.epsilon);
-      param.assign(tf.sub(decayed, tf.mul(tf.div(m, denominator), lr / correction1)));
-    });
+    const stepSize = lr / (1 - beta1 ** steps);
+    const sqrtCorrection2 = Math.sqrt(1 - beta2 ** steps);
+    const decay = 1 - lr * group.weightDecay;
+    const g = grad.dataSync() as Float32Array; // a copy on wasm, freed on return (apply() reads again)
+    // Read only: on the cpu backend dataSync is the tensor's own storage (shared with the base model).
+    const p = param.dataSync() as Float32Array;
+    const out = new Float32Array(p.length);
+    let finite = true;
+    for (let i = 0; i < p.length; i++) {
+      const gi = g[i] * gradScale;
+      const mi = Math.fround(beta1 * m[i] + (1 - beta1) * gi);
+      const vi = Math.fround(beta2 * v[i] + (1 - beta2) * gi * gi);
+      out[i] = p[i] * decay - (stepSize * mi) / (Math.sqrt(vi) / sqrtCorrection2 + epsilon);
+      if (!Number.isFinite(out[i])) finite = false;
+    }
+    return {
+      finite,
+      // The moments are recomputed here rather than kept (two more arrays the size of the parameter),
+      // from the gradient read again: `grads` must still be alive when apply() runs.
+      apply: () => {
+        const gNow = grad.dataSync() as Float32Array;
+        for (let i = 0; i < m.length; i++) {
+          const gi = gNow[i] * gradScale;
+          m[i] = beta1 * m[i] + (1 - beta1) * gi;
+          v[i] = beta2 * v[i] + (1 - beta2) * gi * gi;
+        }
+        state.steps = steps;
+        this.moments.set(param, state);
+        const updated = tf.tensor(out, param.shape, "float32");
+        param.assign(updated);
+        updated.dispose();
+      },
+    };
   }
 
   /** The moments and update count of `param` (undefined before its first update); borrowed, not copies. */
-  momentsOf(param: tf.Variable): { m: tf.Tensor; v: tf.Tensor; steps: number } | undefined {
+  momentsOf(param: tf.Variable): Moments | undefined {
     return this.moments.get(param);
   }
 
-  /** Sets the state of `param` (a saved run continuing): copies `m` and `v` into moments this optimizer owns. */
-  setMoments(param: tf.Variable, state: { m: tf.Tensor; v: tf.Tensor; steps: number }): void {
+  /** Sets the state of `param` (a saved run continuing) to copies of `state`. */
+  setMoments(param: tf.Variable, state: Moments): void {
     if (!this.groups.some((g) => g.params.includes(param))) throw new TokenlabError(`variable ${param.name} is not in this optimizer`);
-    const old = this.moments.get(param);
-    if (old) tf.dispose([old.m, old.v]);
-    this.moments.set(param, { m: tf.variable(state.m, false), v: tf.variable(state.v, false), steps: state.steps });
+    if (state.m.length !== param.size || state.v.length !== param.size) {
+      throw new TokenlabError(`moments of ${param.name} have ${state.m.length} / ${state.v.length} values, the parameter ${param.size}`);
+    }
+    this.moments.set(param, { m: Float32Array.from(state.m), v: Float32Array.from(state.v), steps: state.steps });
   }
 
+  /** Drops the moments (JS memory, reclaimed by the garbage collector). */
   dispose(): void {
-    for (const { m, v } of this.moments.values()) tf.dispose([m, v]);
     this.moments.clear();
   }
-}
-
-/** A zero moment variable; tidy frees the temporary zeros (the variable keeps its own reference). */
-function zeroMoment(param: tf.Variable): tf.Variable {
-  return tf.tidy(() => tf.variable(tf.zerosLike(param), false));
 }

@@ -236,7 +236,8 @@ export class Run implements PromiseLike<TrainResult>, Displayable {
     const moments: RunState["moments"] = {};
     for (const p of this.params.list) {
       const state = this.optimizerOf.get(p.key)!.momentsOf(p.value);
-      if (state) moments[p.key] = { m: saved(state.m), v: saved(state.v), steps: state.steps };
+      const shape = [...p.value.shape];
+      if (state) moments[p.key] = { m: { shape, data: Float32Array.from(state.m) }, v: { shape, data: Float32Array.from(state.v) }, steps: state.steps };
     }
     return {
       completed: this.completed,
@@ -310,11 +311,7 @@ export class Run implements PromiseLike<TrainResult>, Displayable {
       if (value.shape.join(",") !== p.value.shape.join(",")) throw new TrainingError(`saved ${p.key} has shape [${value.shape}], the model's is [${p.value.shape}]`);
       tf.tidy(() => p.value.assign(tf.tensor(value.data, value.shape, "float32")));
       const moments = saved.moments[p.key];
-      if (moments) {
-        const [m, v] = [tf.tensor(moments.m.data, moments.m.shape, "float32"), tf.tensor(moments.v.data, moments.v.shape, "float32")];
-        this.optimizerOf.get(p.key)!.setMoments(p.value, { m, v, steps: moments.steps });
-        tf.dispose([m, v]);
-      }
+      if (moments) this.optimizerOf.get(p.key)!.setMoments(p.value, { m: moments.m.data, v: moments.v.data, steps: moments.steps });
     }
     if (saved.best) {
       const snapshot = saved.best.snapshot.map(({ tensor, rowIds, value }) => ({ tensor, rowIds, value: tf.tensor(value.data, value.shape, "float32") }));

@@ -3,10 +3,10 @@ import type { PackedSequence } from "../data/pack";
 import type { CausalLM, WeightMap } from "../models/causal-lm";
 import type { RowOverlays } from "../models/layers/embedding";
 import type { AdamW } from "./adamw";
-import { clipGradients } from "./clip-gradients";
+import { clipScale, gradientNorms } from "./clip-gradients";
 import { crossEntropy } from "./cross-entropy";
 import { mergeLossSplits, splitLoss, type LossSplit } from "./loss-split";
-import { disposeSnapshot, type TrainableParameters } from "./trainable-parameters";
+import type { TrainableParameters } from "./trainable-parameters";
 import { TrainingError } from "./training-error";
 
 export interface StepOutcome {
@@ -21,8 +21,9 @@ export interface StepOutcome {
  * only, clipping by global norm, AdamW update. Every tensor it creates is released before it
  * returns (numTensors stays flat).
  *
- * A non-finite loss or gradient stops before anything changes; a parameter that becomes non-finite
- * after the update is set back to its previous value. Either way a TrainingError names the step
+ * A non-finite loss or gradient stops before anything changes, and so does an update that would
+ * make a parameter non-finite (it is computed first and applied only when every value is finite;
+ * neither the weights nor the optimizer's moments move). Either way a TrainingError names the step
  * and the layer group(s) concerned, and the trainable values are those of the last good step.
  */
 export function trainStep(
@@ -54,37 +55,36 @@ export function trainStep(
 
   const groups: Record<string, string[]> = {};
   for (const p of params.list) (groups[p.group] ??= []).push(p.value.name);
-  const clipped = clipGradients(grads, options.clipNorm > 0 ? options.clipNorm : Infinity, groups);
-  tf.dispose(Object.values(grads));
-  if (!Number.isFinite(lossNumber) || !Number.isFinite(clipped.totalNorm)) {
-    tf.dispose(Object.values(clipped.grads));
-    const badGroups = Object.keys(groups).filter((g) => !Number.isFinite(clipped.groupNorms[g]));
-    const what = Number.isFinite(lossNumber) ? "the gradient" : `the loss (${lossNumber})`;
-    throw new TrainingError(
-      `training stopped: ${what} became non-finite at step ${options.step}` +
-        (badGroups.length > 0 ? ` in group(s) ${badGroups.join(", ")}` : "") +
-        "; weights are those after the previous step (try a lower learning rate)",
-      { step: options.step, groups: badGroups.length > 0 ? badGroups : Object.keys(groups), loss: lossNumber },
-    );
-  }
-
-  const previous = params.snapshot();
+  // The clipping factor goes to the optimizer: scaled copies would double the gradients' memory.
+  const norms = gradientNorms(grads, groups);
   try {
-    optimizers.forEach((optimizer) => optimizer.step(clipped.grads));
-    const badGroups = nonFiniteGroups(params);
+    if (!Number.isFinite(lossNumber) || !Number.isFinite(norms.totalNorm)) {
+      const badGroups = Object.keys(groups).filter((g) => !Number.isFinite(norms.groupNorms[g]));
+      const what = Number.isFinite(lossNumber) ? "the gradient" : `the loss (${lossNumber})`;
+      throw new TrainingError(
+        `training stopped: ${what} became non-finite at step ${options.step}` +
+          (badGroups.length > 0 ? ` in group(s) ${badGroups.join(", ")}` : "") +
+          "; weights are those after the previous step (try a lower learning rate)",
+        { step: options.step, groups: badGroups.length > 0 ? badGroups : Object.keys(groups), loss: lossNumber },
+      );
+    }
+    const scale = options.clipNorm > 0 ? clipScale(norms.totalNorm, options.clipNorm) : 1;
+    // Computed first, applied only when every new value is finite: no copy of the old weights.
+    const updates = optimizers.map((optimizer) => optimizer.prepare(grads, scale));
+    const bad = new Set(updates.flatMap((u) => u.nonFinite));
+    const badGroups = [...new Set(params.list.filter((p) => bad.has(p.value)).map((p) => p.group))];
     if (badGroups.length > 0) {
-      params.restore(previous);
       throw new TrainingError(
         `training stopped: parameters of group(s) ${badGroups.join(", ")} became non-finite at step ${options.step}; ` +
           "weights are those after the previous step (try a lower learning rate)",
         { step: options.step, groups: badGroups },
       );
     }
+    updates.forEach((u) => u.apply());
   } finally {
-    disposeSnapshot(previous);
-    tf.dispose(Object.values(clipped.grads));
+    tf.dispose(Object.values(grads));
   }
-  return { loss, gradNorms: clipped.groupNorms, totalGradNorm: clipped.totalNorm };
+  return { loss, gradNorms: norms.groupNorms, totalGradNorm: norms.totalNorm };
 }
 
 /** Loss split over `rows` with the given weights and overlays (no gradients), in batches of `batchSize`. */
@@ -124,12 +124,4 @@ export function batchTensors(batch: readonly PackedSequence[]): {
     labels: tf.tensor2d(flatLabels, shape, "int32"),
     flatLabels,
   };
-}
-
-/** Groups with a parameter that is NaN or infinite (one device read for all parameters). */
-function nonFiniteGroups(params: TrainableParameters): string[] {
-  const sums = tf.tidy(() => tf.stack(params.list.map((p) => tf.sum(p.value))));
-  const values = sums.dataSync();
-  sums.dispose();
-  return [...new Set(params.list.filter((_, i) => !Number.isFinite(values[i])).map((p) => p.group))];
 }

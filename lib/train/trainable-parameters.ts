@@ -126,11 +126,6 @@ export class TrainableParameters {
     return this.params.map((p) => ({ tensor: p.tensor, rowIds: p.rows?.ids, value: p.value.clone() }));
   }
 
-  /** Sets the variables back to `snapshot` (taken from this object with the same parameters). */
-  restore(snapshot: Snapshot): void {
-    this.params.forEach((param, i) => param.value.assign(snapshot[i].value));
-  }
-
   /**
    * The weights of a trained model: the base tensors where nothing trained (shared, not copied),
    * new tensors where something did. Row deltas are written into a copy of the base rows on the

@@ -3,7 +3,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { initBackend } from "../../lib/backend/init-backend";
 import { TokenlabError } from "../../lib/errors/tokenlab-error";
 import { AdamW } from "../../lib/train/adamw";
-import { clipGradients } from "../../lib/train/clip-gradients";
+import { clipGradients, gradientNorms } from "../../lib/train/clip-gradients";
 import { crossEntropy, IGNORE_INDEX } from "../../lib/train/cross-entropy";
 import { gaussian } from "../fixtures/tiny-checkpoint";
 import { relativeError, runPrimitiveReference } from "../reference/run-reference";
@@ -106,22 +106,61 @@ describe("training primitives against PyTorch", function () {
       tf.dispose(Object.values(named));
       variables.forEach((v, i) => assert.ok(relativeError(v.dataSync(), expected.history[step][i]) < 1e-5, `step ${step} param ${i}`));
     });
-    const before = tf.memory().numTensors;
     optimizer.dispose();
-    assert.equal(tf.memory().numTensors, before - 6, "dispose frees both moments of the three parameters");
     tf.dispose(variables);
   });
 
-  it("AdamW keeps exactly two moment tensors per parameter and frees them on dispose", () => {
-    const params = [tf.variable(tf.ones([3, 2]), true, "adamw.a"), tf.variable(tf.ones([4]), true, "adamw.b")];
+  it("AdamW with a gradient scale equals AdamW on the scaled gradients (torch's clip then step)", () => {
+    const [p, g] = [randomMatrix(1, 9, 41)[0], randomMatrix(1, 9, 42)[0]];
+    const expected = runPrimitiveReference<{ history: number[][][] }>({
+      op: "adamw",
+      groups: [{ params: [p], lr: 0.01, weight_decay: 0.1 }],
+      grads: [[g.map((x) => x * 0.25)]],
+      beta1: 0.9,
+      beta2: 0.999,
+      eps: 1e-8,
+    });
+    const param = tf.variable(tf.tensor1d(p), true, "adamw-scale-test");
+    const grad = tf.tensor1d(g);
+    const optimizer = new AdamW([{ name: "all", params: [param], learningRate: 0.01, weightDecay: 0.1 }]);
+    optimizer.step({ [param.name]: grad }, 0.25);
+    assert.ok(relativeError(param.dataSync(), expected.history[0][0]) < 1e-5);
+    tf.dispose([param, grad]);
+  });
+
+  it("AdamW keeps its moments out of the tensor heap: a step allocates only the new parameter value", async () => {
+    // Moments as tensors took 2× the parameters of the (4 GB on wasm) heap, and the update's
+    // intermediates ~12× the largest parameter at once; now the peak is one new value.
+    const params = [tf.variable(tf.ones([300, 20]), true, "adamw.a"), tf.variable(tf.ones([40]), true, "adamw.b")];
     const grads = { "adamw.a": tf.onesLike(params[0]), "adamw.b": tf.onesLike(params[1]) };
-    const before = tf.memory().numTensors;
     const optimizer = new AdamW([{ name: "all", params, learningRate: 0.1, weightDecay: 0.01 }]);
-    optimizer.step(grads);
-    optimizer.step(grads);
-    assert.equal(tf.memory().numTensors - before, 2 * params.length);
+    const before = tf.memory();
+    for (let step = 0; step < 2; step++) {
+      const info = await tf.profile(() => optimizer.step(grads));
+      assert.ok(info.peakBytes - before.numBytes <= 300 * 20 * 4, `step ${step}: peak ${info.peakBytes - before.numBytes} bytes above the start`);
+      assert.equal(tf.memory().numTensors, before.numTensors, "no tensor kept per parameter");
+      assert.equal(tf.memory().numBytes, before.numBytes, "no bytes kept per parameter");
+    }
+    assert.equal(optimizer.momentsOf(params[0])?.m.length, 6000);
+    assert.notEqual(params[0].dataSync()[0], 1, "the parameter moved");
     optimizer.dispose();
-    assert.equal(tf.memory().numTensors, before);
+    tf.dispose([...params, ...Object.values(grads)]);
+  });
+
+  it("AdamW.prepare names a parameter whose update would overflow and changes nothing until apply()", () => {
+    const params = [tf.variable(tf.ones([4]), true, "adamw.finite"), tf.variable(tf.ones([4]), true, "adamw.overflow")];
+    const grads = { "adamw.finite": tf.onesLike(params[0]), "adamw.overflow": tf.onesLike(params[1]) };
+    const optimizer = new AdamW([
+      { name: "ok", params: [params[0]], learningRate: 0.1, weightDecay: 0 },
+      { name: "huge", params: [params[1]], learningRate: 1e39, weightDecay: 0 }, // beyond float32
+    ]);
+    const update = optimizer.prepare(grads);
+    assert.deepEqual(update.nonFinite, [params[1]]);
+    assert.deepEqual([...params[0].dataSync()], [1, 1, 1, 1], "nothing applied yet");
+    assert.equal(optimizer.momentsOf(params[0]), undefined, "no moments before apply()");
+    update.apply();
+    assert.ok(params[0].dataSync()[0] < 1);
+    assert.equal(optimizer.momentsOf(params[0])?.steps, 1);
     tf.dispose([...params, ...Object.values(grads)]);
   });
 
@@ -138,5 +177,19 @@ describe("training primitives against PyTorch", function () {
     assert.ok(Math.abs(clipped.groupNorms.both - expected.total_norm) / expected.total_norm < 1e-6);
     assert.equal(clipped.groupNorms.none, 0);
     tf.dispose([...Object.values(named), ...Object.values(clipped.grads)]);
+  });
+
+  it("gradientNorms frees each gradient's square as it sums it (peak: one square, not all of them)", async () => {
+    const grads = Object.fromEntries([0, 1, 2, 3].map((i) => [`g${i}`, tf.fill([100, 10], i + 1)]));
+    const start = tf.memory().numBytes;
+    let norms: ReturnType<typeof gradientNorms> | undefined;
+    const info = await tf.profile(() => {
+      norms = gradientNorms(grads, { low: ["g0", "g1"] });
+    });
+    assert.ok(info.peakBytes - start < 2 * 100 * 10 * 4, `peak ${info.peakBytes - start} bytes above the start`);
+    assert.ok(Math.abs(norms!.totalNorm - Math.sqrt(1000 * (1 + 4 + 9 + 16))) < 1e-3);
+    assert.ok(Math.abs(norms!.groupNorms.low - Math.sqrt(1000 * 5)) < 1e-3);
+    assert.equal(tf.memory().numBytes, start);
+    tf.dispose(Object.values(grads));
   });
 });
