@@ -51,8 +51,13 @@ export type { LayerGroup } from "./train/layer-groups";
 
 // Analysis
 export { plotDrift } from "./analysis/plot-drift";
-export { compareInits } from "./analysis/compare-inits";
-export { evaluate } from "./analysis/evaluate";
+export { compareInits, InitComparison } from "./analysis/compare-inits";
+export type { CompareInitsOptions, InitVariant } from "./analysis/compare-inits";
+export { evaluate, EvaluationReport } from "./analysis/evaluate";
+export type { EvaluationMetrics, EvaluateOptions } from "./analysis/evaluate";
+export type { PlainTextEffects } from "./analysis/plain-text-effects";
+export { meanInterval, pairedDifference, withinNoise, seedTable, formatMeanSd, formatInterval } from "./analysis/seed-statistics";
+export type { Interval, SeedRecord } from "./analysis/seed-statistics";
 
 // Display objects (render through Symbol.for("Jupyter.display"))
 export { JUPYTER_DISPLAY, isDisplayable } from "./display/mime-bundle";
