@@ -47,6 +47,8 @@ export { Run } from "./train/run";
 export type { TrainResult } from "./train/run";
 export type { TrainOptions, Strategy } from "./train/train-options";
 export { layerGroups, selectGroups } from "./train/layer-groups";
+export { lossFluctuation, FLUCTUATION_THRESHOLD } from "./train/loss-fluctuation";
+export type { LossFluctuation } from "./train/loss-fluctuation";
 export type { LayerGroup } from "./train/layer-groups";
 
 // Analysis

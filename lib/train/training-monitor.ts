@@ -2,16 +2,16 @@ import { LiveDisplay } from "../display/live-display";
 import { ProgressBar } from "../display/progress-bar";
 import type { Displayable } from "../display/mime-bundle";
 import { displayIfHosted } from "../runtime/notebook-host";
-import type { EvalRecord, RunEvent, StepRecord } from "./run-records";
-import { trainingChart } from "./training-chart";
+import type { EvalRecord, StepRecord } from "./run-records";
 
 /** What the monitor reads from a run. */
 export interface MonitoredRun {
   readonly history: readonly StepRecord[];
   readonly evals: readonly EvalRecord[];
-  readonly events: readonly RunEvent[];
   readonly completedSteps: number;
   summary(): Displayable;
+  /** The training chart so far (with the fluctuation warning, which needs the model's vocabulary). */
+  chart(): Displayable;
 }
 
 /**
@@ -29,7 +29,7 @@ export class TrainingMonitor {
     private readonly firstStep: number,
     lastStep: number,
     private readonly every: number,
-    private readonly title: string,
+    title: string,
   ) {
     this.progress = new ProgressBar({ total: Math.max(1, lastStep - firstStep), label: title, unit: "step" });
   }
@@ -41,19 +41,15 @@ export class TrainingMonitor {
     const lastEval = run.evals[run.evals.length - 1];
     if (lastEval) metrics["eval loss"] = lastEval.loss;
     this.progressDisplay.update(this.progress.update(run.completedSteps - this.firstStep, metrics));
-    if ((run.completedSteps - this.firstStep) % this.every === 0) this.chartDisplay.update(this.chart(run));
+    if ((run.completedSteps - this.firstStep) % this.every === 0) this.chartDisplay.update(run.chart());
   }
 
   close(run: MonitoredRun): void {
     if (!this.enabled) return;
     this.progressDisplay.update(this.progress.update(run.completedSteps - this.firstStep));
     this.progressDisplay.close();
-    if (run.history.length > 0) this.chartDisplay.update(this.chart(run));
+    if (run.history.length > 0) this.chartDisplay.update(run.chart());
     this.chartDisplay.close();
     displayIfHosted(run.summary());
-  }
-
-  private chart(run: MonitoredRun): Displayable {
-    return trainingChart(run.history, run.evals, run.events, this.title);
   }
 }
