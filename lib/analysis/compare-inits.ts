@@ -17,6 +17,7 @@ import { strategyLabel, type InitStrategy } from "../tokens/init-strategies";
 import type { TokenSpec } from "../tokens/token-spec";
 import type { Run, TrainResult } from "../train/run";
 import type { StepRecord } from "../train/run-records";
+import { lossFluctuation } from "../train/loss-fluctuation";
 import { train } from "../train/train";
 import { resolveOptions, type TrainOptions } from "../train/train-options";
 import { evaluate, type EvaluationMetrics } from "./evaluate";
@@ -58,7 +59,8 @@ export interface InitVariant {
  * a live chart overlays the new-token loss curves as they come in; the result displays a table with,
  * per strategy, mean ± sd over the seeds of the initial new-token loss, steps to reach `targetLoss`,
  * final eval losses and the emission F1; the speed-up over the reference with its 95% interval;
- * ≈ marks a figure whose difference from the reference's is within noise; and initReport's figures
+ * ≈ marks a figure whose difference from the reference's is within noise; the largest fluctuation of
+ * the new-token loss (loss-fluctuation.ts: above 0.15 the init is suspect); and initReport's figures
  * right after init (mass on the new tokens, KL(base ‖ extended), Hewitt's bound; first seed).
  * The caller owns the variants' models (`added.model`, `result.model`...); runs are disposed here.
  */
@@ -199,6 +201,7 @@ export class InitComparison {
           "final eval loss": last?.loss,
           "final eval new-token loss": last?.newTokenLoss,
           "emission F1": f1s.length > 0 ? f1s.reduce((a, b) => a + b, 0) / f1s.length : NaN,
+          "new-token loss fluctuation (max, ·ln V)": lossFluctuation(v.run.history.map((h) => h.newTokenLoss), v.added.model.tokenizer.size).max,
         },
       };
     });
@@ -208,7 +211,7 @@ export class InitComparison {
     const steps = this.variants[0]?.result.history.length ?? 0;
     return seedTable(this.records(), {
       title: `init comparison — same tokens, data and ${steps} steps; target new-token loss ${this.targetLoss.toPrecision(4)}`,
-      metrics: ["initial new-token loss", "steps to target", "final eval loss", "final eval new-token loss", "emission F1"],
+      metrics: ["initial new-token loss", "steps to target", "final eval loss", "final eval new-token loss", "emission F1", "new-token loss fluctuation (max, ·ln V)"],
       reference: this.reference,
       extraColumns: {
         [`speed-up vs ${this.reference} [95% CI]`]: (name) => formatInterval(this.speedUp(name), "×"),

@@ -4,6 +4,7 @@ import { compareInits } from "../../lib/analysis/compare-inits";
 import { PLOTLY_MIME } from "../../lib/display/figure";
 import { formatMeanSd, meanInterval } from "../../lib/analysis/seed-statistics";
 import { initReport } from "../../lib/tokens/init-report";
+import { lossFluctuation } from "../../lib/train/loss-fluctuation";
 import { installFakeHost } from "../fixtures/fake-notebook-host";
 import { disposeModels, trainFixture, type TrainFixture } from "../train/train-fixture";
 
@@ -75,7 +76,8 @@ describe("compareInits()", function () {
       assert.ok(String(row[1]).startsWith(cell(runs.map((v) => v.result.evals[0].newTokenLoss))), `${row[1]}`);
       assert.ok(String(row[3]).startsWith(cell(runs.map((v) => v.result.evals[2].loss))), `${row[3]}`);
       assert.ok(String(row[5]).startsWith(cell(runs.map((v) => v.evaluation.emissions[0].f1))), `${row[5]}`);
-      assert.deepEqual(row.slice(7), [direct[i].newMassMean, direct[i].klMean, direct[i].klBound]);
+      assert.ok(String(row[6]).startsWith(cell(runs.map((v) => lossFluctuation(v.run.history.map((h) => h.newTokenLoss), v.added.model.tokenizer.size).max))), `${row[6]}`);
+      assert.deepEqual(row.slice(8), [direct[i].newMassMean, direct[i].klMean, direct[i].klBound]);
     });
     assert.equal(comparison.reference, "zeros", "no random variant: the first is the reference");
     // Steps to target follow the smoothed curve: with the default target every run reaches it.

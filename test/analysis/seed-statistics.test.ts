@@ -11,7 +11,8 @@ function fakeRun(name: string, seed: number, reachedAt: number | undefined, init
     name,
     seed,
     smoothedNewTokenLoss: smoothed,
-    run: { history: smoothed.map((_, i) => ({ step: i + 1 })) },
+    run: { history: smoothed.map((loss, i) => ({ step: i + 1, newTokenLoss: loss })) },
+    added: { model: { tokenizer: { size: 100 } } },
     result: { evals: [{ step: 0, loss: 3, newTokenLoss: initialLoss }, { step: 12, loss: 2, newTokenLoss: 0.4 }], history: [] },
     evaluation: { emissions: [{ f1 }, { f1: NaN }] },
   } as unknown as InitVariant;
