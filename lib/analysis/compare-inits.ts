@@ -60,7 +60,7 @@ export interface InitVariant {
  * per strategy, mean ± sd over the seeds of the initial new-token loss, steps to reach `targetLoss`,
  * final eval losses and the emission F1; the speed-up over the reference with its 95% interval;
  * ≈ marks a figure whose difference from the reference's is within noise; the largest fluctuation of
- * the new-token loss (loss-fluctuation.ts: above 0.15 the init is suspect); and initReport's figures
+ * the new-token loss (loss-fluctuation.ts: above 0.25 the init is suspect); and initReport's figures
  * right after init (mass on the new tokens, KL(base ‖ extended), Hewitt's bound; first seed).
  * The caller owns the variants' models (`added.model`, `result.model`...); runs are disposed here.
  */

@@ -66,7 +66,7 @@ describe("new-token loss fluctuation", function () {
         disposeModels(fx.model, added.model, result.latest, result.best?.model);
       }
       assert.doesNotMatch(verdicts[0], /⚠/, `mean: ${verdicts[0]}`);
-      assert.match(verdicts[0], /^max 0\.\d+·ln V at step \d+ \(warns above 0\.15\)$/);
+      assert.match(verdicts[0], /^max 0\.\d+·ln V at step \d+ \(warns above 0\.25\)$/);
       assert.match(verdicts[1], /^⚠ max .* fluctuates violently from step \d+/, `huge norm: ${verdicts[1]}`);
     } finally {
       fx.cleanup();
