@@ -2,11 +2,16 @@ import { resolve } from "node:path";
 import { readConnectionFile } from "./protocol/connection-file";
 import { KernelSession } from "./handler/kernel-session";
 import { installKernelspec, type InstallTarget } from "./install/kernelspec";
+import { TokenlabError } from "../lib/errors/tokenlab-error";
 
 const USAGE = `usage:
   tokenlab install [--user | --sys-prefix | --prefix DIR]   write the Jupyter kernelspec "tokenlab"
   tokenlab kernel --connection-file FILE                    run the kernel (Jupyter starts this)
-  tokenlab nbtest ...                                       run notebooks as tests (tokenlab nbtest --help)`;
+  tokenlab nbtest ...                                       run notebooks as tests (tokenlab nbtest --help)
+  tokenlab export CHECKPOINT OUT_DIR --data FILE --new-token TOKEN [--new-token TOKEN ...]
+      [--strategy new-rows|gradual|full|SELECTOR,...] [--unfreeze-every N] [--steps N] [--batch-size N]
+      [--lr X] [--embedding-lr X] [--seq-len N] [--eval-fraction F] [--seed N] [--overwrite]
+                                                            write a cluster recipe (LLaMA-Factory, Trainer + PEFT)`;
 
 /** Entry point of bin/tokenlab.js; resolves to the process exit code. */
 export async function main(argv: string[], binPath: string): Promise<number> {
@@ -26,6 +31,8 @@ export async function main(argv: string[], binPath: string): Promise<number> {
     }
     case "nbtest":
       return nbtest(rest);
+    case "export":
+      return exportRecipeCommand(rest);
     default:
       return usage(command === undefined || command === "--help" ? undefined : `unknown command ${command}`);
   }
@@ -35,6 +42,19 @@ async function nbtest(argv: string[]): Promise<number> {
   // Loaded on demand so that `tokenlab kernel` does not compile the test runner at startup.
   const { nbtestMain } = require("./nbtest/cli") as typeof import("./nbtest/cli");
   return nbtestMain(argv);
+}
+
+async function exportRecipeCommand(argv: string[]): Promise<number> {
+  // Loaded on demand: the export pulls in tfjs, which `tokenlab kernel` must not load at startup.
+  const { exportCommand } = require("../lib/export/export-command") as typeof import("../lib/export/export-command");
+  try {
+    const result = await exportCommand(argv);
+    process.stdout.write(`exported ${result.files.length} files to ${result.dir}; see ${result.dir}/README.md\n`);
+    return 0;
+  } catch (error) {
+    if (!(error instanceof TokenlabError)) throw error;
+    return usage(error.message);
+  }
 }
 
 function parseInstallTarget(args: string[]): InstallTarget {

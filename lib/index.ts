@@ -34,7 +34,7 @@ export type { Example } from "./data/examples";
 export { DataError } from "./data/data-error";
 export { prepareData } from "./data/prepare-data";
 export type { TrainingData, PrepareDataOptions } from "./data/prepare-data";
-export { train } from "./train/train";
+export { train, planRun } from "./train/train";
 export type { ModelWithNewTokens } from "./train/train";
 export type { StepRecord, EvalRecord, RunEvent, RunStatus } from "./train/run-records";
 export { TrainingError } from "./train/training-error";
@@ -50,6 +50,11 @@ export { layerGroups, selectGroups } from "./train/layer-groups";
 export { lossFluctuation, FLUCTUATION_THRESHOLD } from "./train/loss-fluctuation";
 export type { LossFluctuation } from "./train/loss-fluctuation";
 export type { LayerGroup } from "./train/layer-groups";
+
+// Export to a cluster engine (LLaMA-Factory, Trainer + PEFT)
+export { exportRecipe } from "./export/export-recipe";
+export type { ExportOptions, ExportResult } from "./export/export-recipe";
+export type { Recipe, RecipeSource, RecipeFigures } from "./export/recipe";
 
 // Analysis
 export { plotDrift } from "./analysis/plot-drift";

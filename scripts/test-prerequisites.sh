@@ -10,11 +10,11 @@ mapfile -t packages < <(grep -v '^\s*#' .ci/apt-packages | grep -v '^\s*$')
 
 if ! command -v dpkg >/dev/null 2>&1; then
   # Not Debian: check what the tests import and run, and name the conda environment that has it.
-  if /usr/bin/python3 -c "import torch, numpy, jupyter_client, nbclient, jupyter_kernel_test" 2>/dev/null \
+  if /usr/bin/python3 -c "import torch, numpy, yaml, jupyter_client, nbclient, jupyter_kernel_test" 2>/dev/null \
     && [ -x /usr/bin/chromium ]; then
     exit 0
   fi
-  echo "npm test needs /usr/bin/python3 with torch, numpy, jupyter_client, nbclient, jupyter_kernel_test" >&2
+  echo "npm test needs /usr/bin/python3 with torch, numpy, yaml (PyYAML), jupyter_client, nbclient, jupyter_kernel_test" >&2
   echo "and /usr/bin/chromium. On Debian: apt-get install ${packages[*]}" >&2
   echo "'npm run test:fast' runs the tests that need none of them." >&2
   exit 1

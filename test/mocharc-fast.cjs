@@ -18,6 +18,7 @@ module.exports = {
     "test/models/load-save.test.ts",
     "test/hf/safetensors.test.ts",
     "test/analysis/pca.test.ts",
+    "test/export/export-recipe.test.ts",
     "test/display/figure.test.ts",
     "test/tokens/add-tokens.test.ts",
     "test/tokens/init-strategies.test.ts",

@@ -27,7 +27,7 @@ import { join } from "node:path";
 import * as zmq from "zeromq";
 import { endpoint, type ConnectionInfo } from "../protocol/connection-file";
 import { parentMsgId, type Channel, type JupyterMessage } from "../protocol/message";
-import { decodeMessage, encodeMessage, makeHeader } from "../protocol/wire";
+import { decodeMessage, encodeMessage, isJsonObject, makeHeader } from "../protocol/wire";
 import { KernelClientError } from "./kernel-client-error";
 
 export interface StartOptions {
@@ -215,7 +215,8 @@ export class KernelClient {
   private async receiveReplies(channel: RequestChannel): Promise<void> {
     try {
       for await (const frames of this.sockets[channel]) {
-        const { message } = decodeMessage(frames, this.connection.key);
+        const message = this.decode(frames);
+        if (!message) continue;
         if (message.header.msg_type === "input_request") {
           void this.answerInput(message);
           continue;
@@ -235,6 +236,18 @@ export class KernelClient {
     }
   }
 
+  /** A kernel message, or undefined (noted in kernelLog) for one a client cannot use: the loops read on. */
+  private decode(frames: Buffer[]): JupyterMessage | undefined {
+    try {
+      const { message } = decodeMessage(frames, this.connection.key);
+      if (isJsonObject(message.content)) return { ...message, content: message.content };
+      this.kernelLog += `[client] ignored a ${message.header.msg_type} whose content is not an object\n`;
+    } catch (error) {
+      this.kernelLog += `[client] ignored a message: ${String(error)}\n`;
+    }
+    return undefined;
+  }
+
   private async answerInput(request: JupyterMessage): Promise<void> {
     const { prompt, password } = request.content as { prompt: string; password: boolean };
     const value = await this.onInputRequest(prompt, password);
@@ -248,9 +261,9 @@ export class KernelClient {
   private async receiveIopub(): Promise<void> {
     try {
       for await (const frames of this.sockets.iopub) {
-        const { message } = decodeMessage(frames, this.connection.key);
-        const parent = parentMsgId(message);
-        if (!parent) continue;
+        const message = this.decode(frames);
+        const parent = message && parentMsgId(message);
+        if (!message || !parent) continue;
         const list = this.iopubByParent.get(parent) ?? [];
         list.push(message);
         this.iopubByParent.set(parent, list);

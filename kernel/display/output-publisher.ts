@@ -1,5 +1,6 @@
 import type { MessageHeader, OutgoingMessage } from "../protocol/message";
 import { bundleOf } from "./bundle-of";
+import { SessionAssets } from "./session-assets";
 
 export interface DisplayRequest {
   id?: string;
@@ -24,6 +25,8 @@ export class OutputPublisher {
     this.currentParent = parent;
   }
   private readonly shownDisplayIds = new Set<string>();
+  private readonly assets = new SessionAssets();
+  private cellId: string | undefined;
   private pendingStream: { name: "stdout" | "stderr"; text: string } | undefined;
   private burstOpen = false;
 
@@ -56,19 +59,35 @@ export class OutputPublisher {
     this.send({ channel: "iopub", msgType: "stream", content: pending, parent: this.parent ?? {} });
   }
 
+  /** An execute_request starts; `cellId` is the notebook cell's id where the frontend sends one (metadata.cellId). */
+  executionStarted(parent: MessageHeader, cellId: string | undefined): void {
+    this.parent = parent;
+    this.cellId = cellId;
+    this.assets.executionStarted(cellId);
+  }
+
   display(value: unknown, request: DisplayRequest = {}): void {
     const transient = request.id === undefined ? {} : { display_id: request.id };
     const isUpdate = request.update === true && request.id !== undefined && this.shownDisplayIds.has(request.id);
     if (request.id !== undefined) this.shownDisplayIds.add(request.id);
-    this.publish(isUpdate ? "update_display_data" : "display_data", { data: bundleOf(value), metadata: {}, transient });
+    this.publish(isUpdate ? "update_display_data" : "display_data", { data: this.bundle(value, request.id), metadata: {}, transient });
   }
 
   executeResult(executionCount: number, value: unknown): void {
-    this.publish("execute_result", { execution_count: executionCount, data: bundleOf(value), metadata: {} });
+    this.publish("execute_result", { execution_count: executionCount, data: this.bundle(value, undefined), metadata: {} });
   }
 
   clearOutput(wait = false): void {
+    if (this.parent) this.assets.outputCleared(this.parent.msg_id);
     this.publish("clear_output", { wait });
+  }
+
+  /** The value's bundle, with once-per-session assets (plotly.js) left out when an earlier output carries them. */
+  private bundle(value: unknown, displayId: string | undefined): Record<string, unknown> {
+    const data = bundleOf(value);
+    const html = data["text/html"];
+    if (typeof html !== "string" || !this.parent) return data;
+    return { ...data, "text/html": this.assets.dedupe(html, { requestId: this.parent.msg_id, cellId: this.cellId, displayId }) };
   }
 
   publish(msgType: string, content: Record<string, unknown>, buffers?: Buffer[]): void {

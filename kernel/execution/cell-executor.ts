@@ -69,7 +69,7 @@ export class CellExecutor {
    * callback the cell started); the cell's pending await then ends with that error.
    */
   async execute(source: string, label: string, stop: Promise<never>): Promise<CellOutcome> {
-    const code = expandShorthandProperties(source);
+    const { code, sourceOffset } = expandShorthandProperties(source);
     const converted = this.converter.convert(CELL_PRELUDE + this.previousDeclarations, code);
     const location: CellLocation = {
       label,
@@ -78,6 +78,7 @@ export class CellExecutor {
       wrapperLines: WRAPPER_LINES,
       compiledLines: (converted.output ?? "").split("\n").length,
       toSourceLine: (line) => alignCompiledToSource(converted.output ?? "", code)[line] ?? 0,
+      sourceOffset,
     };
     if (converted.diagnostics.length > 0) {
       return { status: "error", failure: compileFailure(converted.diagnostics, location), interrupted: false };

@@ -4,6 +4,8 @@
  * alignment of lines by shared tokens (identifiers, numbers, strings) recovers the mapping:
  * compiled line i maps to source line j, with j never decreasing as i grows.
  */
+import { maxOf } from "../../lib/runtime/large-arrays";
+
 const TOKEN = /[A-Za-z_$][\w$]*|\d+(?:\.\d+)?|"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`/g;
 /** Tokens the converter adds or rewrites; they say nothing about where a line came from. */
 const NOISE = new Set(["exports", "require", "const", "let", "var", "void", "default", "Object", "defineProperty"]);
@@ -46,7 +48,7 @@ export function alignCompiledToSource(compiled: string, source: string): number[
   }
   const mapping = new Array<number>(rows).fill(0);
   if (rows === 0 || cols === 0) return mapping;
-  let j = best[rows - 1].indexOf(Math.max(...best[rows - 1]));
+  let j = best[rows - 1].indexOf(maxOf(best[rows - 1]));
   for (let i = rows - 1; i >= 0; i--) {
     mapping[i] = j;
     j = from[i][j];

@@ -1,7 +1,8 @@
 import type { CellExecutor } from "../execution/cell-executor";
 import type { OutputPublisher } from "../display/output-publisher";
 import { plainText } from "../display/bundle-of";
-import type { JupyterMessage } from "../protocol/message";
+import type { MessageHeader } from "../protocol/message";
+import type { ExecuteRequest } from "./request-content";
 import { RunningCell } from "./running-cell";
 import type { SessionHistory } from "./session-history";
 
@@ -16,14 +17,6 @@ export interface ExecuteContext {
   runAs<T>(cell: RunningCell, work: () => T): T;
 }
 
-interface ExecuteRequest {
-  code: string;
-  silent?: boolean;
-  store_history?: boolean;
-  allow_stdin?: boolean;
-  stop_on_error?: boolean;
-}
-
 export interface ExecuteOutcome {
   reply: Record<string, unknown>;
   /** True when the cell failed and the request asked to stop on error. */
@@ -31,8 +24,13 @@ export interface ExecuteOutcome {
 }
 
 /** execute_input, the cell's outputs, execute_result or error; returns the execute_reply. */
-export async function executeCell(context: ExecuteContext, message: JupyterMessage, identities: Buffer[]): Promise<ExecuteOutcome> {
-  const request = message.content as unknown as ExecuteRequest;
+export async function executeCell(
+  context: ExecuteContext,
+  header: MessageHeader,
+  metadata: Record<string, unknown>,
+  request: ExecuteRequest,
+  identities: Buffer[],
+): Promise<ExecuteOutcome> {
   const silent = request.silent === true;
   const storeHistory = !silent && request.store_history !== false;
   // As in ipykernel, only a cell kept in history takes a new execution count; others show the current one.
@@ -41,11 +39,12 @@ export async function executeCell(context: ExecuteContext, message: JupyterMessa
   if (storeHistory) context.history.add(count, request.code);
   // Unstored cells share the count of the last stored one, so their script name comes from the
   // request instead: tracebacks of the stored cell must keep pointing at its own source.
-  const label = storeHistory ? `cell[${count}]` : `cell[${message.header.msg_id.slice(0, 8)}]`;
-  context.publisher.parent = message.header;
+  const label = storeHistory ? `cell[${count}]` : `cell[${header.msg_id.slice(0, 8)}]`;
+  const cellId = metadata.cellId; // sent by JupyterLab, Notebook 7, nbclient
+  context.publisher.executionStarted(header, typeof cellId === "string" ? cellId : undefined);
   if (!silent) context.publisher.publish("execute_input", { code: request.code, execution_count: count });
 
-  const cell = new RunningCell(message.header, identities, request.allow_stdin !== false, count);
+  const cell = new RunningCell(header, identities, request.allow_stdin !== false, count);
   context.running = cell;
   let outcome;
   try {

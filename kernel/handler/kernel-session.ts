@@ -3,16 +3,19 @@ import { CellExecutor } from "../execution/cell-executor";
 import { CommRegistry } from "../display/comm-registry";
 import { OutputPublisher } from "../display/output-publisher";
 import type { ConnectionInfo } from "../protocol/connection-file";
-import type { JupyterMessage, OutgoingMessage } from "../protocol/message";
+import { parentMsgId, type JupyterMessage, type OutgoingMessage } from "../protocol/message";
 import { KernelTransport, type IncomingMessage } from "../protocol/transport";
 import { installHardStopPreparation } from "../protocol/runaway-cell-stopper";
 import { NOTEBOOK_HOST, type NotebookHost } from "../../lib/runtime/notebook-host";
 import { executeCell, type ExecuteContext } from "./execute-request";
 import { kernelInfoContent } from "./kernel-info";
 import { kernelLog } from "./kernel-log";
+import { InvalidRequestError } from "./invalid-request-error";
 import { StdinBroker } from "./stdin-broker";
 import { RunningCell } from "./running-cell";
-import { SessionHistory, type HistoryQuery } from "./session-history";
+import { SessionHistory } from "./session-history";
+import { requestContent } from "./request-content";
+import { codePointOffset, utf16Offset } from "./cursor-position";
 import { captureStdio } from "./stdio-capture";
 
 type Reply = (msgType: string, content: Record<string, unknown>) => void;
@@ -111,9 +114,24 @@ export class KernelSession implements ExecuteContext {
     else kernelLog(`${name}: ${text.trimEnd()}`);
   }
 
+  /**
+   * Called from the transport's message event: whatever goes wrong with one message is logged here
+   * and never reaches uncaughtException, which would show it under whichever cell ran last.
+   */
   private receive(incoming: IncomingMessage): void {
+    try {
+      this.route(incoming);
+    } catch (error) {
+      kernelLog(`dropped a ${incoming.channel} message: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  private route(incoming: IncomingMessage): void {
     if (incoming.channel === "stdin") {
-      if (incoming.message.header.msg_type === "input_reply") this.stdin.answer(incoming.message);
+      const { message } = incoming;
+      if (message.header.msg_type === "input_reply") {
+        this.stdin.answer(parentMsgId(message), requestContent("input_reply", message.content).value);
+      }
       return;
     }
     if (incoming.channel === "control") {
@@ -138,7 +156,9 @@ export class KernelSession implements ExecuteContext {
     const parent = message.header;
     const status = (state: "busy" | "idle") =>
       this.send({ channel: "iopub", msgType: "status", content: { execution_state: state }, parent });
+    let replied = false;
     const reply: Reply = (msgType, content) => {
+      replied = true;
       this.publisher.flush(); // a cell's printed output precedes its reply
       this.send({ channel, msgType, content, parent, identities });
     };
@@ -146,57 +166,69 @@ export class KernelSession implements ExecuteContext {
     try {
       await this.dispatch(message, identities, reply);
     } catch (error) {
-      kernelLog(`${message.header.msg_type} failed: ${(error as Error).stack ?? String(error)}`);
+      const type = message.header.msg_type;
+      kernelLog(`${type} failed: ${error instanceof InvalidRequestError ? error.message : ((error as Error)?.stack ?? String(error))}`);
+      // Every request is answered, as ipykernel does: a client waiting for its reply must not hang.
+      if (!replied && type.endsWith("_request")) reply(type.replace(/_request$/, "_reply"), this.errorReply(type, error));
     } finally {
       this.publisher.flush();
       status("idle");
     }
   }
 
-  private async dispatch(message: JupyterMessage, identities: Buffer[], reply: Reply): Promise<void> {
-    const content = message.content as never;
+  private errorReply(msgType: string, error: unknown): Record<string, unknown> {
+    const ename = error instanceof Error ? error.name : "Error";
+    const evalue = error instanceof Error ? error.message : String(error);
+    return {
+      status: "error", ename, evalue, traceback: [`${ename}: ${evalue}`],
+      ...(msgType === "execute_request" ? { execution_count: this.executionCount } : {}),
+    };
+  }
+
+  private async dispatch(message: JupyterMessage<unknown>, identities: Buffer[], reply: Reply): Promise<void> {
     const type = message.header.msg_type;
     switch (type) {
       case "execute_request": {
-        const outcome = await executeCell(this, message, identities);
+        const outcome = await executeCell(this, message.header, message.metadata, requestContent(type, message.content), identities);
         reply("execute_reply", outcome.reply);
         if (outcome.abortQueue) this.abortQueuedExecutes();
         return;
       }
       case "kernel_info_request":
+        requestContent(type, message.content); // nothing to read, but null content is still an invalid request
         return reply("kernel_info_reply", kernelInfoContent());
       case "complete_request": {
-        const { code, cursor_pos } = content as { code: string; cursor_pos: number };
-        const completion = this.executor.complete(code, cursor_pos);
+        const { code, cursor_pos } = requestContent(type, message.content);
+        const completion = this.executor.complete(code, utf16Offset(code, cursor_pos));
         return reply("complete_reply", {
-          status: "ok", matches: completion.matches, cursor_start: completion.cursorStart,
-          cursor_end: completion.cursorEnd, metadata: {},
+          status: "ok", matches: completion.matches, cursor_start: codePointOffset(code, completion.cursorStart),
+          cursor_end: codePointOffset(code, completion.cursorEnd), metadata: {},
         });
       }
       case "inspect_request": {
-        const { code, cursor_pos } = content as { code: string; cursor_pos: number };
-        const inspection = this.executor.inspect(code, cursor_pos);
+        const { code, cursor_pos } = requestContent(type, message.content);
+        const inspection = this.executor.inspect(code, utf16Offset(code, cursor_pos));
         return reply("inspect_reply", {
           status: "ok", found: inspection.found, data: inspection.found ? { "text/plain": inspection.text } : {}, metadata: {},
         });
       }
       case "is_complete_request":
-        return reply("is_complete_reply", this.executor.isComplete((content as { code: string }).code));
+        return reply("is_complete_reply", this.executor.isComplete(requestContent(type, message.content).code));
       case "history_request":
-        return reply("history_reply", { status: "ok", history: this.history.query(content as HistoryQuery) });
+        return reply("history_reply", { status: "ok", history: this.history.query(requestContent(type, message.content)) });
       case "comm_info_request":
-        return reply("comm_info_reply", { status: "ok", comms: this.comms.info((content as { target_name?: string }).target_name) });
+        return reply("comm_info_reply", { status: "ok", comms: this.comms.info(requestContent(type, message.content).target_name) });
       case "comm_open":
         this.publisher.parent = message.header; // what the target sends answers this request
-        return this.comms.handleOpen(content, message.buffers);
+        return this.comms.handleOpen(requestContent(type, message.content), message.buffers);
       case "comm_msg":
         this.publisher.parent = message.header;
-        return this.comms.handleMessage(content, message.buffers);
+        return this.comms.handleMessage(requestContent(type, message.content), message.buffers);
       case "comm_close":
         this.publisher.parent = message.header;
-        return this.comms.handleClose(content);
+        return this.comms.handleClose(requestContent(type, message.content));
       case "shutdown_request": {
-        const restart = Boolean((content as { restart?: boolean }).restart);
+        const restart = requestContent(type, message.content).restart === true;
         reply("shutdown_reply", { status: "ok", restart });
         // The client restarts by starting a new process; this one always ends.
         setImmediate(() => void this.shutdown(0));

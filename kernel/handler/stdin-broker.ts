@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { parentMsgId, type JupyterMessage, type OutgoingMessage } from "../protocol/message";
+import type { OutgoingMessage } from "../protocol/message";
 import type { RunningCell } from "./running-cell";
 import { StdinNotAllowedError } from "./stdin-not-allowed-error";
 
@@ -32,12 +32,12 @@ export class StdinBroker {
     return Promise.race([answered, cell.stop]);
   }
 
-  answer(reply: JupyterMessage): void {
-    const parent = parentMsgId(reply);
+  /** An input_reply's value, for the input_request its parent header names (if any). */
+  answer(parent: string | undefined, value: string): void {
     const msgId = parent !== undefined && this.pending.has(parent) ? parent : parent === undefined ? this.pending.keys().next().value : undefined;
     if (msgId === undefined) return; // a late reply to a request whose cell has ended
     const resolve = this.pending.get(msgId)!;
     this.pending.delete(msgId);
-    resolve(String((reply.content as { value?: unknown }).value ?? ""));
+    resolve(value);
   }
 }

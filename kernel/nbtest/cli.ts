@@ -3,7 +3,7 @@ import { join, resolve } from "node:path";
 import { NbtestError } from "./nbtest-error";
 import { readNotebook, splitLines, writeNotebook, type Notebook, type Output } from "./notebook-file";
 import { formatReport } from "./report";
-import { runNotebook, type CellResult } from "./run-notebook";
+import { runNotebook, type CellResult, type NotebookRun } from "./run-notebook";
 import { readSanitizers, type Sanitizer } from "./sanitizers";
 
 const BUILTIN_SANITIZERS = resolve(__dirname, "builtin-sanitizers.cfg");
@@ -41,7 +41,7 @@ export async function nbtestMain(argv: string[]): Promise<number> {
   }
   let failed = false;
   for (const path of options.paths) {
-    let ran: CellResult[];
+    let ran: NotebookRun;
     let notebook: Notebook;
     try {
       notebook = readNotebook(path);
@@ -54,10 +54,10 @@ export async function nbtestMain(argv: string[]): Promise<number> {
       continue;
     }
     // With --update a difference is the point, not a failure; errors still fail.
-    const results = options.update ? ran.map((r): CellResult => (r.mismatch ? { ...r, status: "changed" } : r)) : ran;
+    const results = options.update ? ran.cells.map((r): CellResult => (r.mismatch ? { ...r, status: "changed" } : r)) : ran.cells;
     failed ||= results.some((result) => result.status === "failed");
     if (options.update) {
-      writeNotebook(path, withFreshOutputs(notebook, results));
+      writeNotebook(path, withFreshOutputs(notebook, results, ran.languageInfo));
       process.stdout.write(`${path}: saved the fresh outputs of ${results.filter((r) => r.outputs).length} cells\n`);
     }
     process.stdout.write(`${formatReport(path, results)}\n`);
@@ -108,14 +108,17 @@ function notebookPaths(arg: string): string[] {
     .map((name) => join(arg, name));
 }
 
-/** The notebook with every executed cell's outputs and execution count replaced by the fresh ones. */
-function withFreshOutputs(notebook: Notebook, results: readonly CellResult[]): Notebook {
+/**
+ * The notebook with every executed cell's outputs and execution count replaced by the fresh ones,
+ * and the kernel's language_info, as a frontend saves it (else opening it marks it modified).
+ */
+function withFreshOutputs(notebook: Notebook, results: readonly CellResult[], languageInfo: Record<string, unknown>): Notebook {
   const cells = notebook.cells.map((cell, index) => {
     const result = results.find((r) => r.index === index);
     if (!result?.outputs) return cell;
     return { ...cell, execution_count: result.executionCount ?? null, outputs: mergeAdjacentStreams(result.outputs).map(toNbformat) };
   });
-  return { ...notebook, cells };
+  return { ...notebook, metadata: { ...notebook.metadata, language_info: languageInfo }, cells };
 }
 
 /** What a frontend saves: consecutive writes to one stream become one output. */

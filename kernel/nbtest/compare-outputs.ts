@@ -1,4 +1,5 @@
 import { isDeepStrictEqual } from "node:util";
+import { stripAnsi } from "../execution/ansi";
 import { joinText, type Output } from "./notebook-file";
 import { sanitize, type Sanitizer } from "./sanitizers";
 import { unifiedDiff } from "./text-diff";
@@ -87,7 +88,9 @@ function applyControlCharacters(text: string): string {
 function flatten(outputs: readonly Output[], sanitizers: readonly Sanitizer[]): Map<string, unknown[]> {
   const values = new Map<string, unknown[]>();
   const put = (key: string, value: unknown): void => {
-    if (!SKIPPED.has(key)) values.set(key, [...(values.get(key) ?? []), sanitize(value, sanitizers)]);
+    // Colour is presentation: a saved output compares equal to a fresh one with other escape codes.
+    const plain = typeof value === "string" ? stripAnsi(value) : value;
+    if (!SKIPPED.has(key)) values.set(key, [...(values.get(key) ?? []), sanitize(plain, sanitizers)]);
   };
   for (const output of outputs) {
     if (output.output_type === "stream") put(output.name, joinText(output.text));

@@ -32,12 +32,21 @@ export interface CellResult {
 
 const DEFAULT_KERNEL_ARGV = [process.execPath, resolve(__dirname, "../../bin/tokenlab.js"), "kernel", "--connection-file", "{connection_file}"];
 
+export interface NotebookRun {
+  cells: CellResult[];
+  /** kernel_info_reply's language_info: --update saves it, so opening the notebook does not mark it modified */
+  languageInfo: Record<string, unknown>;
+}
+
 /** Runs every code cell in one fresh kernel (working directory: the notebook's folder) and checks it. */
-export async function runNotebook(path: string, notebook: Notebook, options: RunOptions): Promise<CellResult[]> {
+export async function runNotebook(path: string, notebook: Notebook, options: RunOptions): Promise<NotebookRun> {
   const client = await KernelClient.start({ argv: options.kernelArgv ?? DEFAULT_KERNEL_ARGV, cwd: dirname(resolve(path)) });
   const collector = new OutputCollector();
   const results: CellResult[] = [];
+  let languageInfo: Record<string, unknown>;
   try {
+    const info = await client.request("shell", "kernel_info_request", {});
+    languageInfo = (info.content.language_info ?? {}) as Record<string, unknown>;
     for (const [index, cell] of notebook.cells.entries()) {
       if (cell.cell_type !== "code") continue;
       const source = cellSource(cell);
@@ -71,5 +80,5 @@ export async function runNotebook(path: string, notebook: Notebook, options: Run
   } finally {
     await client.shutdown().catch(() => client.kill());
   }
-  return results;
+  return { cells: results, languageInfo };
 }

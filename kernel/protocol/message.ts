@@ -35,6 +35,6 @@ export interface OutgoingMessage {
   msgId?: string;
 }
 
-export function parentMsgId(message: JupyterMessage): string | undefined {
+export function parentMsgId(message: JupyterMessage<unknown>): string | undefined {
   return (message.parent_header as Partial<MessageHeader>).msg_id;
 }

@@ -6,7 +6,7 @@ export type WorkerToMain =
   | { kind: "failed"; error: string }
   | { kind: "closed" }
   | { kind: "ping"; sequence: number }
-  | { kind: "message"; channel: Exclude<Channel, "iopub">; identities: Buffer[]; message: JupyterMessage };
+  | { kind: "message"; channel: Exclude<Channel, "iopub">; identities: Buffer[]; message: JupyterMessage<unknown> };
 
 export type MainToWorker =
   | { kind: "send"; message: OutgoingMessage }

@@ -70,7 +70,7 @@ const runawayCells = new RunawayCellStopper(hardStopDelayFromEnvironment(), {
 });
 
 /** Interrupts are answered here because the main thread may be stuck in the very loop to break. */
-async function answerInterrupt(identities: Buffer[], request: JupyterMessage): Promise<void> {
+async function answerInterrupt(identities: Buffer[], request: JupyterMessage<unknown>): Promise<void> {
   const parent = request.header;
   await enqueueSend({ channel: "iopub", msgType: "status", content: { execution_state: "busy" }, parent });
   process.kill(process.pid, "SIGINT");
@@ -79,30 +79,39 @@ async function answerInterrupt(identities: Buffer[], request: JupyterMessage): P
   await enqueueSend({ channel: "iopub", msgType: "status", content: { execution_state: "idle" }, parent });
 }
 
+/**
+ * One loop per socket. A failure while handling one message (a malformed or hostile one) is logged
+ * and the loop reads on: an ended control loop would leave interrupts unread for good.
+ */
 async function receiveLoop(channel: Exclude<Channel, "iopub">): Promise<void> {
   for await (const frames of routers[channel]) {
-    let decoded;
     try {
-      decoded = decodeMessage(frames, connection.key);
+      await receive(channel, frames);
     } catch (error) {
-      log(`dropped a ${channel} message: ${(error as Error).message}`);
-      continue;
+      log(`dropped a ${channel} message: ${error instanceof Error ? error.message : String(error)}`);
     }
-    if (channel === "control" && decoded.message.header.msg_type === "interrupt_request") {
-      await answerInterrupt(decoded.identities, decoded.message);
-      continue;
-    }
-    // A shutdown must not wait behind a synchronous loop: break it first (the cell ends as interrupted).
-    if (channel === "control" && decoded.message.header.msg_type === "shutdown_request") {
-      process.kill(process.pid, "SIGINT");
-      runawayCells.interrupted();
-    }
-    post({ kind: "message", channel, identities: decoded.identities, message: decoded.message });
   }
 }
 
+async function receive(channel: Exclude<Channel, "iopub">, frames: Buffer[]): Promise<void> {
+  const decoded = decodeMessage(frames, connection.key);
+  const msgType = decoded.message.header.msg_type;
+  if (channel === "control" && msgType === "interrupt_request") {
+    await answerInterrupt(decoded.identities, decoded.message);
+    return;
+  }
+  // A shutdown must not wait behind a synchronous loop: break it first (the cell ends as interrupted).
+  if (channel === "control" && msgType === "shutdown_request") {
+    process.kill(process.pid, "SIGINT");
+    runawayCells.interrupted();
+  }
+  post({ kind: "message", channel, identities: decoded.identities, message: decoded.message });
+}
+
 async function heartbeatLoop(): Promise<void> {
-  for await (const frames of heartbeat) await heartbeat.send(frames);
+  for await (const frames of heartbeat) {
+    await heartbeat.send(frames).catch((error: unknown) => log(`heartbeat echo failed: ${String(error)}`));
+  }
 }
 
 async function closeAll(): Promise<void> {

@@ -8,7 +8,7 @@ import { TransportError } from "./transport-error";
 export interface IncomingMessage {
   channel: Exclude<Channel, "iopub">;
   identities: Buffer[];
-  message: JupyterMessage;
+  message: JupyterMessage<unknown>;
 }
 
 /**

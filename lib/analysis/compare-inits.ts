@@ -20,6 +20,7 @@ import type { StepRecord } from "../train/run-records";
 import { lossFluctuation } from "../train/loss-fluctuation";
 import { train } from "../train/train";
 import { resolveOptions, type TrainOptions } from "../train/train-options";
+import { maxOf } from "../runtime/large-arrays";
 import { evaluate, type EvaluationMetrics } from "./evaluate";
 import { formatInterval, meanInterval, seedTable, type Interval, type SeedRecord } from "./seed-statistics";
 
@@ -157,7 +158,7 @@ export class InitComparison {
     targetLoss?: number,
     reference?: string,
   ) {
-    this.targetLoss = targetLoss ?? Math.max(...variants.map((v) => lastFinite(v.smoothedNewTokenLoss)));
+    this.targetLoss = targetLoss ?? maxOf(variants.map((v) => lastFinite(v.smoothedNewTokenLoss)));
     this.names = [...new Set(variants.map((v) => v.name))];
     this.reference = reference ?? (this.names.includes("random") ? "random" : this.names[0]);
   }

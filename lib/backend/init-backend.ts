@@ -5,6 +5,7 @@ import "@tensorflow/tfjs-core/dist/register_all_gradients";
 import "@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops";
 import { TokenlabError } from "../errors/tokenlab-error";
 import { registerWasmBatchMatMul } from "./wasm-batch-matmul";
+import { errorListeners, replaceWasmErrorListeners } from "./wasm-error-listeners";
 import { registerWasmTrainingKernels } from "./wasm-unsorted-segment-sum";
 
 /** Backends tokenlab can run on, fastest first. */
@@ -25,6 +26,8 @@ let active: BackendName | undefined;
  * Selects the compute backend: `name`, else env TOKENLAB_BACKEND, else the first of
  * node-gpu, node, wasm, cpu that loads. An explicit choice that cannot load is an error (no silent
  * fallback). Registers the kernels training needs that the backend lacks. Returns the active name.
+ * On wasm, replaces the glue's process error listeners (see wasm-error-listeners.ts) so an uncaught
+ * error prints its own message and stack, not the module's minified source.
  */
 export async function initBackend(name?: BackendName): Promise<BackendName> {
   const requested = name ?? parseBackendName(process.env.TOKENLAB_BACKEND);
@@ -66,11 +69,14 @@ async function tryBackend(name: BackendName): Promise<string | undefined> {
     registerWasmTrainingKernels();
     registerWasmBatchMatMul();
   }
+  const listeners = errorListeners();
   try {
     if (!(await tf.setBackend(tfjsName))) return `tfjs could not initialize backend "${tfjsName}"`;
     await tf.ready();
   } catch (error) {
     return (error as Error).message;
+  } finally {
+    if (name === "wasm") replaceWasmErrorListeners(listeners);
   }
   active = name;
   return undefined;

@@ -1,5 +1,6 @@
 import { IGNORE_INDEX } from "../train/cross-entropy";
 import type { TokenizedExample } from "./tokenize-example";
+import { appendAll } from "../runtime/large-arrays";
 
 export { IGNORE_INDEX };
 
@@ -29,8 +30,8 @@ export function packExamples(
   const ids: number[] = [];
   const isTarget: boolean[] = [];
   for (const example of examples) {
-    ids.push(...example.ids);
-    isTarget.push(...example.lossMask);
+    appendAll(ids, example.ids);
+    appendAll(isTarget, example.lossMask);
     if (options.separatorId !== undefined) {
       ids.push(options.separatorId);
       // The separator is a target only when the example's last token was (e.g. not after a masked prompt).

@@ -11,6 +11,8 @@ export interface TrainingData {
   train: PackedSequence[];
   eval: PackedSequence[];
   seqLen: number;
+  /** The examples behind each split and how they were tokenized (absent for rows built by hand); exportRecipe writes them out. */
+  source?: { train: Example[]; eval: Example[]; lossOn: LossOn; separatorId?: number };
 }
 
 export interface PrepareDataOptions {
@@ -61,7 +63,13 @@ export function prepareData(
       part.map((example) => tokenizeExample(tokenizer, example, { lossOn: options.lossOn })),
       { seqLen, separatorId },
     );
-  const data = { eval: pack(order.slice(0, evalCount)), train: pack(order.slice(evalCount)), seqLen };
+  const split = { eval: order.slice(0, evalCount), train: order.slice(evalCount) };
+  const data: TrainingData = {
+    eval: pack(split.eval),
+    train: pack(split.train),
+    seqLen,
+    source: { ...split, lossOn: options.lossOn ?? "all", separatorId },
+  };
   if (data.train.length === 0) throw new DataError("the training split has no targets after packing", { examples: examples.length });
   return data;
 }

@@ -1,6 +1,7 @@
 import type { ChatMessage, HfTokenizer } from "../hf/tokenizer";
 import { DataError } from "./data-error";
 import type { Example } from "./examples";
+import { appendAll } from "../runtime/large-arrays";
 
 /** Which tokens count as targets: every token, or only the assistant turns of conversations. */
 export type LossOn = "all" | "assistant";
@@ -45,7 +46,7 @@ export function tokenizeExample(tokenizer: Tokenizer, example: Example, options:
   const pushPiece = (end: number, target: boolean): void => {
     if (end <= cursor) return;
     const pieceIds = tokenizer.encode(full.slice(cursor, end));
-    ids.push(...pieceIds);
+    appendAll(ids, pieceIds);
     pieceIds.forEach(() => lossMask.push(target));
     cursor = end;
   };

@@ -11,8 +11,12 @@ export interface PlotlySpec {
 /**
  * The `text/html` of a figure. With `embedLibrary` the output carries plotly.js (gzip+base64, in a
  * non-executing `<script type="text/plain">`) and so renders on its own — offline, in exported HTML.
- * Each output inflates the library only if no earlier output already did (`window.Plotly`); an
- * output without it (a live chart's intermediate frame) uses whatever copy the page has.
+ * The script is marked `data-tokenlab-once`: the tokenlab kernel keeps it in the first output of a
+ * session and strips it from later ones. Each output inflates the library only if no earlier output
+ * already did (`window.Plotly`); an output without it (a later chart, a live chart's intermediate
+ * frame) uses the copy the page has, waiting for it if that output comes later in the page.
+ *
+ * Until the script runs the div shows the title and a hint: an untrusted notebook runs no scripts.
  *
  * The chart's div is found by a content hash rather than a counter, so the same figure gives the
  * same HTML in every run (notebook tests compare it); two identical figures on a page each claim
@@ -23,15 +27,17 @@ export function plotlyHtml(spec: PlotlySpec, options: { embedLibrary: boolean; t
   const hash = createHash("sha256").update(json).digest("hex").slice(0, 16);
   const height = typeof spec.layout.height === "number" ? spec.layout.height : 450;
   const library = options.embedLibrary
-    ? `<script type="text/plain" data-tokenlab-plotly="${plotlyAsset().version}">${plotlyAsset().gzipBase64}</script>\n`
+    ? `<script type="text/plain" data-tokenlab-once="plotly.js" data-tokenlab-plotly="${plotlyAsset().version}">${plotlyAsset().gzipBase64}</script>\n`
     : "";
   return (
     library +
     `<div class="tokenlab-plot" data-tokenlab-plot="${hash}" style="width:100%;height:${height}px">` +
-    `${escapeHtml(options.title)}</div>\n` +
+    `<b>${escapeHtml(options.title)}</b> <small class="tokenlab-plot-hint">${UNTRUSTED_HINT}</small></div>\n` +
     `<script type="text/javascript">\n(${DRAW_WHEN_LOADED})(${jsonForScript(hash)}, ${jsonForScript(spec)});\n</script>`
   );
 }
+
+const UNTRUSTED_HINT = "(chart not drawn: trust this notebook to draw the chart — File ▸ Trust Notebook — or run the cell)";
 
 /*
  * Runs in the browser. Kept as plain JavaScript text (not a serialized TS function) so no compiler
@@ -59,16 +65,25 @@ const DRAW_WHEN_LOADED = `function (hash, spec) {
     });
     return window.tokenlabPlotlyLoading;
   }
-  var loading = loadPlotly();
-  if (!loading) {
-    div.textContent += " (live chart: plotly.js comes with the final frame)";
-    return;
+  var hint = div.querySelector(".tokenlab-plot-hint");
+  function draw(loading) {
+    loading.then(function (Plotly) {
+      div.textContent = "";
+      return Plotly.newPlot(div, spec.data, spec.layout, spec.config);
+    }).catch(function (error) {
+      div.textContent = "Could not draw the chart: " + error;
+      console.error(error);
+    });
   }
-  loading.then(function (Plotly) {
-    div.textContent = "";
-    return Plotly.newPlot(div, spec.data, spec.layout, spec.config);
-  }).catch(function (error) {
-    div.textContent = "Could not draw the chart: " + error;
-    console.error(error);
-  });
+  var loading = loadPlotly();
+  if (loading) return draw(loading);
+  // plotly.js comes with another output: the session's first chart (maybe further down the page),
+  // or this live chart's final frame.
+  if (hint) hint.textContent = "(waiting for plotly.js: it comes with the first chart of the kernel session, or a live chart's final frame)";
+  var tries = 0;
+  var timer = setInterval(function () {
+    var later = loadPlotly();
+    if (later) draw(later);
+    if (later || ++tries > 600 || !div.isConnected) clearInterval(timer);
+  }, 100);
 }`;

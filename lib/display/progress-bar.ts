@@ -79,7 +79,7 @@ export class ProgressBar {
   }
 
   toHTML(): string {
-    const label = this.label ? `<span class="label">${escapeHtml(this.label)}</span> ` : "";
+    const label = this.label ? `<span class="tokenlab-progress-label">${escapeHtml(this.label)}</span> ` : "";
     return (
       `<div class="tokenlab-progress">${label}` +
       `<progress value="${this.done}" max="${this.total}" style="width:40%;vertical-align:middle"></progress> ` +

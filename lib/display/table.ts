@@ -2,6 +2,7 @@ import { DisplayError } from "./display-error";
 import { escapeHtml } from "./html-escape";
 import { JUPYTER_DISPLAY, type MimeBundle } from "./mime-bundle";
 import { formatNumber } from "./text-format";
+import { maxOf } from "../runtime/large-arrays";
 
 export type Cell = string | number | bigint | boolean | null | undefined;
 
@@ -55,7 +56,7 @@ export class Table {
   /** Aligned columns: numbers to the right, text to the left. */
   toString(): string {
     const text = [this.columns, ...this.rows.map((row) => row.map((cell) => formatCell(cell).replace(/\n/g, "⏎")))];
-    const widths = this.columns.map((_, c) => Math.max(...text.map((row) => row[c].length)));
+    const widths = this.columns.map((_, c) => maxOf(text.map((row) => row[c].length)));
     const numeric = this.columns.map((_, c) => this.isNumericColumn(c));
     const line = (row: string[]): string =>
       row.map((cell, c) => (numeric[c] ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join("  ").trimEnd();

@@ -10,6 +10,7 @@
 import { Tokenizer } from "@huggingface/tokenizers";
 import { parseAddedTokens, type AddedTokenFlags } from "./added-tokens";
 import type { TokenizerConfigJson, TokenizerJson } from "./tokenizer";
+import { appendAll } from "../runtime/large-arrays";
 
 interface Pattern {
   id: number;
@@ -71,7 +72,7 @@ export class RustCompatibleEncoder {
       const normalized = this.normalize(text.slice(outer.start, outer.end));
       for (const inner of findMatches(normalized, this.normalizedTrie)) {
         if (inner.id !== undefined) pieces.push({ id: inner.id, token: this.contents.get(inner.id)! });
-        else pieces.push(...this.encodePlain(normalized.slice(inner.start, inner.end), outer.start === 0 && inner.start === 0));
+        else appendAll(pieces, this.encodePlain(normalized.slice(inner.start, inner.end), outer.start === 0 && inner.start === 0));
       }
     }
     if (!options.addSpecialTokens || !this.core.post_processor) return pieces.map((p) => p.id);

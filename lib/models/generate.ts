@@ -5,6 +5,8 @@ import type { GenerateOptions, WeightMap } from "./causal-lm";
 import type { KvCache, ModelFamily } from "./model-family";
 import type { ModelConfig } from "./model-config";
 import { seededRandom } from "../random/seeded-random";
+import { TokenlabError } from "../errors/tokenlab-error";
+import { maxOf, minOf } from "../runtime/large-arrays";
 
 export interface GenerationContext {
   family: ModelFamily;
@@ -21,6 +23,8 @@ export interface GenerationContext {
  * of softmax(logits / temperature) with a seeded generator, so equal seeds give equal outputs.
  * Padding rows (ids the tokenizer cannot decode) are never chosen. An aborted signal (by default
  * the notebook cell's interrupt) ends generation between tokens with what was generated so far.
+ * Generation also ends when prompt + generated tokens fill the context (max_position_embeddings);
+ * a prompt that already fills it is an error, not a silent "" (the caller must choose what to cut).
  */
 export async function generateIds(
   context: GenerationContext,
@@ -28,6 +32,14 @@ export async function generateIds(
   options: GenerateOptions = {},
 ): Promise<{ ids: number[]; text: string }> {
   const { family, config, weights, tokenizer } = context;
+  const contextLength = config.maxPositionEmbeddings;
+  if (promptIds.length >= contextLength) {
+    throw new TokenlabError(
+      `the prompt has ${promptIds.length} tokens but the model's context holds ${contextLength} positions ` +
+        `(max_position_embeddings), leaving no room for a new token: shorten the prompt to at most ${contextLength - 1} tokens`,
+      { promptTokens: promptIds.length, maxPositionEmbeddings: contextLength },
+    );
+  }
   const maxNewTokens = options.maxNewTokens ?? 32;
   const temperature = options.temperature ?? 0;
   const random = seededRandom(options.seed ?? 0);
@@ -38,7 +50,7 @@ export async function generateIds(
   let cache: KvCache | undefined;
   let feed = [...promptIds];
   try {
-    while (generated.length < maxNewTokens && promptIds.length + generated.length < config.maxPositionEmbeddings && !signal?.aborted) {
+    while (generated.length < maxNewTokens && promptIds.length + generated.length < contextLength && !signal?.aborted) {
       const step = tf.tidy(() => {
         const { logits, cache: next } = family.run(config, weights, tf.tensor2d([feed], [1, feed.length], "int32"), { cache });
         // Rows of the head actually present (config.vocabSize may lag behind added tokens), minus
@@ -74,7 +86,7 @@ function disposeCache(cache: KvCache | undefined): void {
 
 function firstStop(text: string, stops: string[]): number | undefined {
   const positions = stops.map((s) => text.indexOf(s)).filter((i) => i >= 0);
-  return positions.length > 0 ? Math.min(...positions) : undefined;
+  return positions.length > 0 ? minOf(positions) : undefined;
 }
 
 function argMax(values: Float32Array): number {
@@ -86,7 +98,7 @@ function argMax(values: Float32Array): number {
 function sample(logits: Float32Array, temperature: number, topK: number, random: () => number): number {
   let candidates = Array.from(logits.keys());
   if (topK > 0 && topK < candidates.length) candidates = candidates.sort((a, b) => logits[b] - logits[a]).slice(0, topK);
-  const max = Math.max(...candidates.map((i) => logits[i]));
+  const max = maxOf(candidates.map((i) => logits[i]));
   const weights = candidates.map((i) => Math.exp((logits[i] - max) / temperature));
   let threshold = random() * weights.reduce((a, b) => a + b, 0);
   for (let j = 0; j < candidates.length; j++) {

@@ -48,6 +48,11 @@ export interface SaveOptions {
  * atomically; files that are not part of a checkpoint (README...) are kept.
  */
 export async function saveModel(model: CausalLM, dir: string, options: SaveOptions = {}): Promise<void> {
+  writeModel(model, dir, options);
+}
+
+/** saveModel's synchronous body, for writers that assemble a whole folder inside one directory swap (exportRecipe). */
+export function writeModel(model: CausalLM, dir: string, options: SaveOptions = {}): void {
   checkTargetDirectory(dir); // also checked by the writer; here it fails before the weights are converted
   checkSaveOptions(options);
   const family = familyFor(model.config.architecture);

@@ -1,15 +1,19 @@
 import * as tf from "@tensorflow/tfjs-core";
+import { inspect } from "node:util";
+import { JUPYTER_DISPLAY, type MimeBundle } from "../display/mime-bundle";
 import { TokenlabError } from "../errors/tokenlab-error";
 import type { HfTokenizer } from "../hf/tokenizer";
 import { assertNotDisposed, type CausalLM, type GenerateOptions, type ParameterLayout, type WeightMap } from "./causal-lm";
 import { generateIds } from "./generate";
 import type { ModelFamily } from "./model-family";
 import type { ModelConfig } from "./model-config";
+import { modelSummary } from "./model-summary";
 
 /**
  * A CausalLM made of a family (forward pass), a config, a tokenizer and a WeightMap.
  * Tensor ownership: `withChanges` shares tensors with the original. `dispose()` frees every tensor
  * of this model's WeightMap that is not also in `keep` (pass the weights of models still in use).
+ * Displays (notebook and util.inspect) as a short summary, never as a dump of its tensors.
  */
 export class TransformerLM implements CausalLM {
   readonly layout: ParameterLayout;
@@ -66,6 +70,14 @@ export class TransformerLM implements CausalLM {
     const shared = new Set<tf.Tensor>();
     for (const map of keep) for (const t of map.values()) shared.add(t);
     for (const t of this.weights.values()) if (!shared.has(t)) t.dispose();
+  }
+
+  [JUPYTER_DISPLAY](): MimeBundle {
+    return modelSummary(this, "TransformerLM")[JUPYTER_DISPLAY]();
+  }
+
+  [inspect.custom](): string {
+    return modelSummary(this, "TransformerLM").toString();
   }
 
   private eosIds(): Set<number> {

@@ -6,6 +6,7 @@ import { tokenLogProbs } from "../models/token-log-probs";
 import { AddTokensError } from "./add-tokens-error";
 import { AddTokensResult } from "./add-tokens-result";
 import { untrainedRows } from "./untrained-rows";
+import { appendAll, maxOf } from "../runtime/large-arrays";
 
 export interface InitReportRow {
   variant: string;
@@ -72,8 +73,8 @@ function reportRow(variant: string, base: CausalLM, extended: CausalLM, sequence
       const newMass = newIds.length ? tf.sum(tf.gather(tf.exp(logPExt), newIds, 1), 1) : tf.zeros([ids.length]);
       return [perPosition.dataSync(), newMass.dataSync()];
     });
-    kl.push(...klValues);
-    mass.push(...massValues);
+    appendAll(kl, klValues);
+    appendAll(mass, massValues);
   }
   const embedding = extended.weights.get(extended.layout.embedding) as tf.Tensor2D;
   const head = extended.layout.head ? (extended.weights.get(extended.layout.head) as tf.Tensor2D) : null;
@@ -91,9 +92,9 @@ function reportRow(variant: string, base: CausalLM, extended: CausalLM, sequence
     baseVocab,
     positions: kl.length,
     newMassMean: mean(mass),
-    newMassMax: Math.max(...mass),
+    newMassMax: maxOf(mass),
     klMean: mean(kl),
-    klMax: Math.max(...kl),
+    klMax: maxOf(kl),
     klBound: Math.log(1 + newIds.length / baseVocab),
     zeroRows: [...zeroRows].sort((a, b) => a - b),
     duplicatedNewRows,

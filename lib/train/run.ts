@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core";
+import { inspect } from "node:util";
 import { DriftRecorder } from "../analysis/drift-recorder";
 import { BatchSchedule } from "../data/batches";
 import type { TrainingData } from "../data/prepare-data";
@@ -24,11 +25,15 @@ import { initialUnfreezeState, stepUnfreeze, type UnfreezeState } from "./unfree
 
 /**
  * What `await run` gives. The caller owns the tensors of `model`, `latest` and `best.model` that the
- * base does not share. Displays as the run (chart and summary), not as a dump of tensors.
+ * base does not share. Displays as the run (chart and summary), not as a dump of tensors; in
+ * util.inspect (console.log) as a few lines. It carries the new ids, so `evaluate(result, data)`
+ * scores the trained model on the tokens it was trained for.
  */
 export interface TrainResult extends Displayable {
   /** The model to use: the best-eval-loss weights when restoreBest applies, else the latest. */
   model: CausalLM;
+  /** The ids of the added tokens whose rows the run trained (as given to `train`). */
+  newIds: readonly number[];
   /** Weights after the last completed step. */
   latest: CausalLM;
   best?: { step: number; evalLoss: number; model: CausalLM };
@@ -36,6 +41,7 @@ export interface TrainResult extends Displayable {
   steps: number;
   history: readonly StepRecord[];
   evals: readonly EvalRecord[];
+  [inspect.custom](): string;
 }
 
 export interface RunSetup {
@@ -84,7 +90,8 @@ export class Run implements PromiseLike<TrainResult>, Displayable {
   private readonly batches: BatchSchedule;
   private promise: Promise<TrainResult>;
 
-  constructor(private readonly setup: RunSetup) {
+  /** How the run was set up (model, data, resolved options, groups): what exportRecipe and headless runs read. */
+  constructor(readonly setup: RunSetup) {
     this.base = setup.base;
     this.newIds = setup.newIds;
     this.totalSteps = setup.options.steps;
@@ -332,15 +339,23 @@ export class Run implements PromiseLike<TrainResult>, Displayable {
       const model = this.best.record.step === this.completed ? latest : this.base.withChanges({ weights: this.params.toWeights(this.best.snapshot) });
       best = { step: this.best.record.step, evalLoss: this.best.record.loss, model };
     }
+    const model = this.setup.options.restoreBest && best ? best.model : latest;
+    const status = this.status;
+    const steps = this.completed;
+    const bestText = best ? `best eval loss ${formatNumber(best.evalLoss)} at step ${best.step}` : "no eval";
     return {
-      model: this.setup.options.restoreBest && best ? best.model : latest,
+      model,
+      newIds: this.setup.newIds,
       latest,
       best,
-      status: this.status,
-      steps: this.completed,
+      status,
+      steps,
       history: this.history,
       evals: this.evals,
       [JUPYTER_DISPLAY]: () => this[JUPYTER_DISPLAY](),
+      [inspect.custom]: () =>
+        `TrainResult: ${status} after ${steps} steps, ${bestText}, newIds [${this.setup.newIds.join(", ")}]\n` +
+        `${this.history.length} step records, ${this.evals.length} evals; model:\n${inspect(model)}`,
     };
   }
 }

@@ -67,6 +67,12 @@ export interface TrainOptions extends PrepareDataOptions {
   onStep?: (record: StepRecord) => void;
 }
 
+/** Which schedule `schedule` is, as data (a function cannot be exported to another engine). */
+export type ScheduleSpec =
+  | { kind: "constant" }
+  | { kind: "warmup-cosine"; warmupSteps: number; totalSteps: number; minFactor: number }
+  | { kind: "custom" };
+
 /** Options with every default filled in for one strategy. */
 export interface ResolvedOptions {
   strategy: Strategy;
@@ -76,6 +82,7 @@ export interface ResolvedOptions {
   embeddingLr: number;
   groupLr: Readonly<Record<string, number>>;
   schedule: LrSchedule;
+  scheduleSpec: ScheduleSpec;
   weightDecay: number;
   clipNorm: number;
   evalEvery: number;
@@ -148,12 +155,18 @@ export function resolveOptions(options: TrainOptions): ResolvedOptions {
   const lr = options.lr ?? (strategy === "new-rows" ? 1e-2 : strategy === "gradual" ? 1e-3 : 3e-4);
   const evalEvery = options.evalEvery ?? Math.max(1, Math.floor(steps / 10));
   const scheduleChoice = options.schedule ?? (full ? "warmup-cosine" : "constant");
+  const scheduleSpec: ScheduleSpec =
+    typeof scheduleChoice === "function"
+      ? { kind: "custom" }
+      : scheduleChoice === "constant"
+        ? { kind: "constant" }
+        : { kind: "warmup-cosine", warmupSteps: options.warmupSteps ?? Math.floor(steps / 10), totalSteps: steps, minFactor: 0.1 };
   const schedule =
     typeof scheduleChoice === "function"
       ? scheduleChoice
-      : scheduleChoice === "constant"
-        ? constantSchedule()
-        : warmupCosineSchedule({ warmupSteps: options.warmupSteps ?? Math.floor(steps / 10), totalSteps: steps });
+      : scheduleSpec.kind === "warmup-cosine"
+        ? warmupCosineSchedule(scheduleSpec)
+        : constantSchedule();
   const earlyStopping =
     options.earlyStopping === undefined
       ? full
@@ -173,6 +186,7 @@ export function resolveOptions(options: TrainOptions): ResolvedOptions {
     embeddingLr: options.embeddingLr ?? lr,
     groupLr: options.groupLr ?? {},
     schedule,
+    scheduleSpec,
     weightDecay: options.weightDecay ?? (full ? 0.01 : 0),
     clipNorm: options.clipNorm ?? 1.0,
     evalEvery,

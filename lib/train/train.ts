@@ -3,7 +3,7 @@ import { dataOptionsOf, isTrainingData, prepareData, type TrainingData } from ".
 import { assertNotDisposed, assertTokenIds, type CausalLM } from "../models/causal-lm";
 import { assertSequenceFits } from "../models/model-config";
 import { notebookHost } from "../runtime/notebook-host";
-import { Run } from "./run";
+import { Run, type RunSetup } from "./run";
 import { resolveOptions, strategyGroups, type TrainOptions } from "./train-options";
 import { TrainingError } from "./training-error";
 
@@ -25,6 +25,23 @@ export function train(
   data: TrainingData | string | ReadonlyArray<string | Example>,
   options: TrainOptions = {},
 ): Run {
+  return new Run({
+    ...planRun(model, data, options),
+    signal: options.signal,
+    display: options.display ?? notebookHost() !== undefined,
+  });
+}
+
+/**
+ * Everything `train` decides before the first step — the model and its new ids, the prepared data,
+ * the options with their defaults and the layer groups — without starting a run. exportRecipe
+ * reads the same plan, so an exported recipe is the run `train` would make.
+ */
+export function planRun(
+  model: CausalLM | ModelWithNewTokens,
+  data: TrainingData | string | ReadonlyArray<string | Example>,
+  options: TrainOptions = {},
+): Omit<RunSetup, "display" | "signal"> {
   const base = "model" in model && "newIds" in model ? model.model : (model as CausalLM);
   assertNotDisposed(base, "train");
   const resolved = resolveOptions(options);
@@ -39,14 +56,12 @@ export function train(
   }
   const groups = strategyGroups(base.layout, newIds, resolved.strategy, options.unfreeze?.stages);
   if (groups.initial.length === 0) throw new TrainingError("nothing to train: the selected layer groups are empty", { strategy: resolved.strategy });
-  return new Run({
+  return {
     base,
     newIds,
     data: prepared,
     options: resolved,
     groups,
-    signal: options.signal,
-    display: options.display ?? notebookHost() !== undefined,
     title: typeof resolved.strategy === "string" ? `training (${resolved.strategy})` : `training (${resolved.strategy.join(", ")})`,
-  });
+  };
 }

@@ -50,7 +50,7 @@ describe("Figure", () => {
 
   it("embeds the whole plotly.js, gzipped, in text/html", () => {
     const html = bundle["text/html"] as string;
-    const embedded = /<script type="text\/plain" data-tokenlab-plotly="3\.[0-9.]+">([A-Za-z0-9+/=]+)<\/script>/.exec(html);
+    const embedded = /<script type="text\/plain" data-tokenlab-once="plotly\.js" data-tokenlab-plotly="3\.[0-9.]+">([A-Za-z0-9+/=]+)<\/script>/.exec(html);
     assert.ok(embedded, "the library is embedded");
     const code = gunzipSync(Buffer.from(embedded[1], "base64")).toString("utf8");
     assert.ok(code.length > 3_000_000, `minified plotly.js is several MB (got ${code.length})`);
@@ -58,6 +58,14 @@ describe("Figure", () => {
     assert.doesNotThrow(() => new Script(code), "it is valid JavaScript");
     assert.ok(!/https?:\/\/cdn/.test(html.replace(embedded[1], "")), "nothing loads from a CDN");
     assert.deepEqual(specInHtml(html), bundle[PLOTLY_MIME]);
+  });
+
+  it("shows the title and a trust hint in the chart's div until the script replaces them", () => {
+    const html = bundle["text/html"] as string;
+    const div = /<div class="tokenlab-plot"[^>]*>(.*?)<\/div>/.exec(html);
+    assert.ok(div, html.slice(-2000));
+    assert.match(div[1], /<b>Training<\/b>/);
+    assert.match(div[1], /trust this notebook to draw the chart/);
   });
 
   it("leaves plotly.js out of live frames but keeps the same chart", () => {

@@ -46,7 +46,7 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Waits until the cell `msgId` has sent an iopub message of `msgType` (e.g. its first print). */
+/** Waits until the request `msgId` has published an iopub message of `msgType` (e.g. a cell's first stream). */
 export async function waitForOutput(client: KernelClient, msgId: string, msgType: string): Promise<void> {
   for (let waited = 0; waited < 30_000; waited += 50) {
     if (client.iopubSoFar(msgId).some((m) => m.header.msg_type === msgType)) return;

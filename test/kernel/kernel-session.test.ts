@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as zmq from "zeromq";
@@ -51,6 +51,15 @@ describe("tokenlab kernel over zeromq", function () {
     assert.equal(info.language_info.file_extension, ".ts");
     assert.equal(info.language_info.mimetype, "text/typescript");
     assert.match(info.banner, /tfjs backend/);
+  });
+
+  it("reports the language_info every saved example notebook carries (else opening one marks it modified)", async function () {
+    const reply = content<{ language_info: Record<string, string> }>(await client.request("shell", "kernel_info_request", {}));
+    const folder = join(__dirname, "../../notebooks");
+    for (const name of readdirSync(folder).filter((file) => file.endsWith(".ipynb"))) {
+      const saved = JSON.parse(readFileSync(join(folder, name), "utf8")) as { metadata: { language_info?: unknown } };
+      assert.deepEqual(saved.metadata.language_info, reply.language_info, `notebooks/${name}: run \`tokenlab nbtest --update\` to save it`);
+    }
   });
 
   it("wraps execution in busy, execute_input, execute_result, idle — all parented to the request", async function () {

@@ -177,6 +177,26 @@ describe("generate", function () {
     model.dispose();
   });
 
+  it("rejects a prompt that fills the context, and stops where prompt + new tokens fill it", async () => {
+    const dir = path.join(root, "short-context");
+    writeTinyCheckpoint(dir, { seed: 11, weightStd: 0.3, configOverrides: { max_position_embeddings: 6 } });
+    const model = await loadModel(dir);
+    try {
+      for (const length of [6, 9]) {
+        const prompt = Array.from({ length }, (_, i) => 70 + i);
+        await assert.rejects(model.generate(prompt, { maxNewTokens: 4 }), (error: Error) => {
+          assert.equal(error.name, "TokenlabError");
+          assert.match(error.message, new RegExp(`prompt has ${length} tokens .* context holds 6 positions .*at most 5 tokens`));
+          return true;
+        });
+      }
+      const { ids } = await model.generate([70, 71, 72, 73], { maxNewTokens: 10, stop: [] });
+      assert.deepEqual(ids, greedyWithoutCache(model, [70, 71, 72, 73], 2));
+    } finally {
+      model.dispose();
+    }
+  });
+
   it("frees every tensor it creates", async () => {
     const before = tf.memory().numTensors;
     await models.Qwen3ForCausalLM.generate("hello", { maxNewTokens: 5, temperature: 1, seed: 3 });

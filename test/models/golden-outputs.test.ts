@@ -59,6 +59,17 @@ CASES.push({
   options: { architecture: "Qwen2ForCausalLM", configOverrides: { use_sliding_window: true, sliding_window: 2, max_window_layers: 1 } },
   training: false,
 });
+// transformers: attention_bias gives Llama all four projection biases; Qwen2 ignores it (q/k/v biases, no o_proj bias).
+CASES.push({
+  label: "LlamaForCausalLM with attention_bias (q/k/v/o biases)",
+  options: { configOverrides: { attention_bias: true } },
+  training: true,
+});
+CASES.push({
+  label: "Qwen2ForCausalLM with attention_bias: true (still no o_proj bias)",
+  options: { architecture: "Qwen2ForCausalLM", configOverrides: { attention_bias: true } },
+  training: true,
+});
 CASES.push({
   label: "Qwen3ForCausalLM with head_dim ≠ hidden/heads and 1 kv head",
   options: { architecture: "Qwen3ForCausalLM", headDim: 16, numKeyValueHeads: 1 },

@@ -24,6 +24,14 @@ describe("compareOutputs (nbval's rules)", () => {
     assert.deepEqual(merged, { output_type: "stream", name: "stdout", text: "100%\nac\n" });
   });
 
+  it("ignores ANSI colour codes in streams, text and error values, but not the text they colour", () => {
+    const error = (evalue: string): Output => ({ output_type: "error", ename: "RangeError", evalue, traceback: [] });
+    const saved = [stderr("\x1b[1;31mwarning\x1b[0m: slow\n"), display({ "text/plain": "\x1b[32mok\x1b[0m" }), error("no")];
+    const fresh = [stderr("warning: slow\n"), display({ "text/plain": "ok" }), error("\x1b[1mno\x1b[0m")];
+    assert.equal(compareOutputs(saved, fresh, []), undefined);
+    assert.equal(compareOutputs(saved, [stderr("warning: fast\n"), display({ "text/plain": "ok" }), error("no")], [])?.key, "stderr");
+  });
+
   it("reports a changed stream with a unified diff of saved against fresh", () => {
     const mismatch = compareOutputs([stdout("loss 2.5\nstep 10\n")], [stdout("loss 2.4\nstep 10\n")], []);
     assert.equal(mismatch?.key, "stdout");

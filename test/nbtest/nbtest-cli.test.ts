@@ -3,6 +3,7 @@ import { execFileSync } from "node:child_process";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { kernelInfoContent } from "../../kernel/handler/kernel-info";
 import { runNbtest, runNode } from "./run-nbtest";
 
 const FIXTURES = resolve(__dirname, "fixtures");
@@ -70,6 +71,7 @@ describe("tokenlab nbtest, end to end with the tokenlab kernel", function () {
       assert.match(updated.output, /1 changed/);
       const saved = JSON.parse(readFileSync(copy, "utf8"));
       assert.deepEqual(saved.cells[1].outputs, [{ output_type: "stream", name: "stdout", text: ["two plus two is 4\n", "done\n"] }]);
+      assert.deepEqual(saved.metadata.language_info, kernelInfoContent().language_info, "the kernel's language_info, as a frontend saves it");
       // Python's nbformat (what Jupyter itself reads with) validates the written file against the schema.
       execFileSync("/usr/bin/python3", ["-c", "import nbformat, sys; nbformat.validate(nbformat.read(sys.argv[1], as_version=4))", copy]);
       const rerun = await nbtest(copy);

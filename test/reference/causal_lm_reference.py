@@ -132,6 +132,8 @@ def llama_logits(cfg, W, ids, mask, arch):
         v = v.repeat_interleave(nh // nkv, dim=1)
         a = attention(q, k, v, bias).transpose(1, 2).reshape(B, T, nh * hd)
         h = h + a @ W[p + "self_attn.o_proj.weight"].T
+        if p + "self_attn.o_proj.bias" in W:
+            h = h + W[p + "self_attn.o_proj.bias"]
         y = rms_norm(h, W[p + "post_attention_layernorm.weight"], eps)
         gate = y @ W[p + "mlp.gate_proj.weight"].T
         h = h + (F.silu(gate) * (y @ W[p + "mlp.up_proj.weight"].T)) @ W[p + "mlp.down_proj.weight"].T

@@ -12,13 +12,15 @@ import { applyRope, ropeSettings, ropeTables } from "../layers/rope";
 /**
  * The Llama family: pre-norm decoder blocks with RMSNorm, rotary embeddings, grouped-query
  * attention and a gated MLP. Variants differ only in small switches:
- *   Llama / Mistral: no biases (unless `attention_bias`); Qwen2: q/k/v biases; Qwen3: RMSNorm on
+ *   Llama / Mistral: no biases (unless `attention_bias`); Qwen2: q/k/v biases and never an o_proj
+ *   bias, whatever `attention_bias` says (as in transformers' Qwen2Attention); Qwen3: RMSNorm on
  *   each head of q and k before RoPE; Mistral and Qwen may use sliding-window attention.
  * nn.Linear weights ([out, in] in the checkpoint) are kept transposed as [in, out] so the forward
  * pass is plain matMuls; the embedding and lm_head stay [vocabRows, hidden].
  */
 export interface LlamaVariant {
   qkvBias: (raw: Record<string, unknown>) => boolean;
+  oBias: (raw: Record<string, unknown>) => boolean;
   qkNorm: boolean;
   /** Sliding-window size of layer `layer`, or null for full attention. */
   slidingWindow: (raw: Record<string, unknown>, layer: number) => number | null;
@@ -34,17 +36,17 @@ const QWEN_WINDOW = (raw: Record<string, unknown>, layer: number) => {
   return sliding ? windowSize(raw) : null;
 };
 
-export const LLAMA: LlamaVariant = { qkvBias: ATTENTION_BIAS, qkNorm: false, slidingWindow: () => null };
-export const MISTRAL: LlamaVariant = { qkvBias: ATTENTION_BIAS, qkNorm: false, slidingWindow: windowSize };
-export const QWEN2: LlamaVariant = { qkvBias: () => true, qkNorm: false, slidingWindow: QWEN_WINDOW };
-export const QWEN3: LlamaVariant = { qkvBias: ATTENTION_BIAS, qkNorm: true, slidingWindow: QWEN_WINDOW };
+export const LLAMA: LlamaVariant = { qkvBias: ATTENTION_BIAS, oBias: ATTENTION_BIAS, qkNorm: false, slidingWindow: () => null };
+export const MISTRAL: LlamaVariant = { qkvBias: ATTENTION_BIAS, oBias: ATTENTION_BIAS, qkNorm: false, slidingWindow: windowSize };
+export const QWEN2: LlamaVariant = { qkvBias: () => true, oBias: () => false, qkNorm: false, slidingWindow: QWEN_WINDOW };
+export const QWEN3: LlamaVariant = { qkvBias: ATTENTION_BIAS, oBias: ATTENTION_BIAS, qkNorm: true, slidingWindow: QWEN_WINDOW };
 
 export function llamaFamily(variant: LlamaVariant): ModelFamily {
   const attentionNames = (config: ModelConfig, i: number): string[] => {
     const p = `model.layers.${i}.self_attn.`;
     const names = ["q_proj", "k_proj", "v_proj", "o_proj"].map((m) => `${p}${m}.weight`);
     if (variant.qkvBias(config.raw)) names.push(...["q_proj", "k_proj", "v_proj"].map((m) => `${p}${m}.bias`));
-    if (config.raw.attention_bias === true) names.push(`${p}o_proj.bias`);
+    if (variant.oBias(config.raw)) names.push(`${p}o_proj.bias`);
     if (variant.qkNorm) names.push(`${p}q_norm.weight`, `${p}k_norm.weight`);
     return names;
   };

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { InvalidSignatureError } from "../../../kernel/protocol/invalid-signature-error";
+import { InvalidMessageError } from "../../../kernel/protocol/invalid-message-error";
 import type { JupyterMessage } from "../../../kernel/protocol/message";
 import { decodeMessage, encodeMessage, makeHeader, sign } from "../../../kernel/protocol/wire";
 
@@ -43,7 +43,7 @@ describe("Jupyter wire format", function () {
 
   it("rejects a wrong, missing or foreign-key signature, and a frame list without delimiter", function () {
     const frames = encodeMessage(sampleMessage(), "right-key");
-    assert.throws(() => decodeMessage(frames, "wrong-key"), InvalidSignatureError);
+    assert.throws(() => decodeMessage(frames, "wrong-key"), InvalidMessageError);
     const tampered = [...frames];
     tampered[2] = Buffer.from(tampered[2].toString().replace("execute_request", "shutdown_request"));
     assert.throws(() => decodeMessage(tampered, "right-key"), /wrong signature/);
@@ -51,5 +51,19 @@ describe("Jupyter wire format", function () {
     unsigned[1] = Buffer.from("");
     assert.throws(() => decodeMessage(unsigned, "right-key"), /missing signature/);
     assert.throws(() => decodeMessage(frames.slice(1), "right-key"), /malformed/);
+  });
+
+  it("rejects a correctly signed message whose header, parent header or metadata cannot be attributed", function () {
+    const malformed = (header: unknown, parent: unknown = {}, metadata: unknown = {}) => {
+      const parts = [header, parent, metadata, {}].map((part) => Buffer.from(JSON.stringify(part)));
+      return () => decodeMessage([Buffer.from("<IDS|MSG>"), Buffer.from(sign("k", parts)), ...parts], "k");
+    };
+    assert.throws(malformed(null), (error: unknown) => error instanceof InvalidMessageError && /the header is not an object/.test(error.message));
+    assert.throws(malformed({ msg_id: "m" }), /header\.msg_type is not a non-empty string/);
+    assert.throws(malformed({ msg_id: "", msg_type: "kernel_info_request" }), /header\.msg_id/);
+    assert.throws(malformed(makeHeader("kernel_info_request", "s"), null), /the parent_header is not an object/);
+    assert.throws(malformed(makeHeader("kernel_info_request", "s"), { msg_id: 3 }), /parent_header\.msg_id is not a string/);
+    assert.throws(malformed(makeHeader("kernel_info_request", "s"), {}, []), /the metadata is not an object/);
+    assert.doesNotThrow(malformed(makeHeader("kernel_info_request", "s")));
   });
 });
