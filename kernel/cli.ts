@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import { readConnectionFile } from "./protocol/connection-file";
-import { KernelSession } from "./handler/kernel-session";
+import { KernelTransport } from "./protocol/transport";
 import { installKernelspec, type InstallTarget } from "./install/kernelspec";
 import { TokenlabError } from "../lib/errors/tokenlab-error";
 
@@ -11,7 +11,9 @@ const USAGE = `usage:
   tokenlab export CHECKPOINT OUT_DIR --data FILE --new-token TOKEN [--new-token TOKEN ...]
       [--strategy new-rows|gradual|full|SELECTOR,...] [--unfreeze-every N] [--steps N] [--batch-size N]
       [--lr X] [--embedding-lr X] [--seq-len N] [--eval-fraction F] [--seed N] [--overwrite]
-                                                            write a cluster recipe (LLaMA-Factory, Trainer + PEFT)`;
+                                                            write a cluster recipe (LLaMA-Factory, Trainer + PEFT)
+  tokenlab run EXPERIMENT.yaml [--output DIR]               train and evaluate headless (tokenlab run --help)
+  tokenlab run --resume DIR                                 continue a run that Ctrl-C stopped`;
 
 /** Entry point of bin/tokenlab.js; resolves to the process exit code. */
 export async function main(argv: string[], binPath: string): Promise<number> {
@@ -25,12 +27,16 @@ export async function main(argv: string[], binPath: string): Promise<number> {
     case "kernel": {
       const at = rest.indexOf("--connection-file");
       if (at < 0 || !rest[at + 1]) return usage("kernel needs --connection-file FILE");
-      const session = new KernelSession(process.cwd());
-      await session.start(readConnectionFile(resolve(rest[at + 1])));
+      // The socket worker boots on its own thread while this one loads the session's modules.
+      const transport = KernelTransport.start(readConnectionFile(resolve(rest[at + 1])));
+      const { KernelSession } = require("./handler/kernel-session") as typeof import("./handler/kernel-session");
+      await new KernelSession(process.cwd()).start(transport);
       return new Promise<number>(() => undefined); // runs until shutdown_request or a signal
     }
     case "nbtest":
       return nbtest(rest);
+    case "run":
+      return run(rest);
     case "export":
       return exportRecipeCommand(rest);
     default:
@@ -42,6 +48,16 @@ async function nbtest(argv: string[]): Promise<number> {
   // Loaded on demand so that `tokenlab kernel` does not compile the test runner at startup.
   const { nbtestMain } = require("./nbtest/cli") as typeof import("./nbtest/cli");
   return nbtestMain(argv);
+}
+
+async function run(argv: string[]): Promise<number> {
+  // Loaded on demand: training pulls in tfjs, which `tokenlab kernel` should not load at startup.
+  const { runCommand, RUN_USAGE } = require("./run-command") as typeof import("./run-command");
+  if (argv[0] === "--help") {
+    process.stdout.write(`${RUN_USAGE}\n`);
+    return 0;
+  }
+  return runCommand(argv);
 }
 
 async function exportRecipeCommand(argv: string[]): Promise<number> {

@@ -56,6 +56,17 @@ export { exportRecipe } from "./export/export-recipe";
 export type { ExportOptions, ExportResult } from "./export/export-recipe";
 export type { Recipe, RecipeSource, RecipeFigures } from "./export/recipe";
 
+// Headless experiments (tokenlab run)
+export { parseExperiment, readExperimentFile } from "./experiment/experiment";
+export type { Experiment, DataFile } from "./experiment/experiment";
+export { experimentYaml } from "./experiment/experiment-yaml";
+export { experimentOf, writeExperiment } from "./experiment/experiment-of-run";
+export { runExperiment, resumeExperiment } from "./experiment/run-experiment";
+export type { HeadlessOptions, HeadlessOutcome } from "./experiment/run-experiment";
+export { ExperimentError } from "./experiment/experiment-error";
+export { readRunState, writeRunState } from "./train/run-state";
+export type { RunState } from "./train/run-state";
+
 // Analysis
 export { plotDrift } from "./analysis/plot-drift";
 export { compareInits, InitComparison } from "./analysis/compare-inits";
@@ -76,3 +87,16 @@ export { Table } from "./display/table";
 export { ProgressBar } from "./display/progress-bar";
 export { LiveDisplay } from "./display/live-display";
 export { TokenlabError } from "./errors/tokenlab-error";
+
+// Jupyter widgets (protocol 2.1, @jupyter-widgets/controls 2.0 models; state syncs both ways over comms)
+export { Widget, widgetRef, WIDGET_VIEW_MIME, PROTOCOL_VERSION } from "./widgets/widget";
+export type { WidgetState, Change } from "./widgets/widget";
+export { Button, Text, FloatText, Dropdown, HTML, Box, hbox, vbox, Layout, Style } from "./widgets/controls";
+export type { LayoutProperties } from "./widgets/controls";
+export { WidgetError } from "./widgets/widget-error";
+export { RunControls } from "./train/run-controls";
+export { tokenPlayground, TokenPlayground, analyzeText, TextAnalysis } from "./tokens/token-playground";
+export type { Prediction, PlaygroundOptions } from "./tokens/token-playground";
+export { initChooser, InitChooser, previewInit, InitPreview, DEFAULT_INIT_CHOICES } from "./tokens/init-chooser";
+export type { InitChoice, InitChooserOptions } from "./tokens/init-chooser";
+export { Interactive } from "./widgets/interactive";

@@ -7,6 +7,7 @@ module.exports = {
   spec: ["test"],
   ignore: [
     "test/notebooks/**",
+    "test/widgets/widgets-browser.test.ts",
     "test/scripts/demo.test.ts",
     "test/nbtest/nbtest-cli.test.ts",
     "test/kernel/conformance.test.ts",

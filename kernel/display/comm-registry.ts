@@ -3,7 +3,7 @@ import type { Comm, CommTargetHandler, NotebookComms } from "../../lib/runtime/n
 import { UnknownCommTargetError } from "./unknown-comm-target-error";
 
 export interface CommTransport {
-  publish(msgType: string, content: Record<string, unknown>, buffers?: Buffer[]): void;
+  publish(msgType: string, content: Record<string, unknown>, buffers?: Buffer[], metadata?: Record<string, unknown>): void;
 }
 
 interface OpenComm extends Comm {
@@ -27,7 +27,8 @@ export class CommRegistry implements NotebookComms {
 
   open(targetName: string, data: unknown = {}, metadata: Record<string, unknown> = {}, buffers: Buffer[] = []): Comm {
     const comm = this.create(randomUUID(), targetName);
-    this.transport.publish("comm_open", { comm_id: comm.commId, target_name: targetName, data, metadata }, buffers);
+    // As ipykernel: comm metadata (e.g. the widget protocol version) is the message's metadata, not content.
+    this.transport.publish("comm_open", { comm_id: comm.commId, target_name: targetName, data }, buffers, metadata);
     return comm;
   }
 
@@ -67,7 +68,7 @@ export class CommRegistry implements NotebookComms {
       commId,
       targetName,
       send: (data, metadata = {}, buffers = []) =>
-        this.transport.publish("comm_msg", { comm_id: commId, data, metadata }, buffers),
+        this.transport.publish("comm_msg", { comm_id: commId, data }, buffers, metadata),
       close: (data = {}) => {
         if (!this.comms.delete(commId)) return;
         this.transport.publish("comm_close", { comm_id: commId, data });

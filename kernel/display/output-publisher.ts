@@ -90,8 +90,8 @@ export class OutputPublisher {
     return { ...data, "text/html": this.assets.dedupe(html, { requestId: this.parent.msg_id, cellId: this.cellId, displayId }) };
   }
 
-  publish(msgType: string, content: Record<string, unknown>, buffers?: Buffer[]): void {
+  publish(msgType: string, content: Record<string, unknown>, buffers?: Buffer[], metadata?: Record<string, unknown>): void {
     this.flush();
-    this.send({ channel: "iopub", msgType, content, parent: this.parent ?? {}, buffers });
+    this.send({ channel: "iopub", msgType, content, parent: this.parent ?? {}, buffers, metadata });
   }
 }

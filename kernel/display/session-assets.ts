@@ -1,8 +1,4 @@
-/**
- * A large asset that every output could carry but one page needs once (plotly.js, ~2 MB), marked
- * by lib/ as `<script type="text/plain" data-tokenlab-once="KEY" …>…</script>` in `text/html`.
- */
-const ONCE_ASSET = /<script type="text\/plain" data-tokenlab-once="([^"]+)"[^>]*>[^<]*<\/script>\n?/g;
+import { ONCE_ASSET } from "../../lib/display/plotly-html";
 
 /** The output that carries an asset: the request that produced it, its notebook cell, its display id. */
 export interface AssetOwner {

@@ -1,4 +1,5 @@
-import * as ts from "@tslab/typescript-for-tslab";
+import type * as TS from "@tslab/typescript-for-tslab";
+import { loadTypeScript } from "./typescript-loader";
 
 /** A compiled cell ready to run, and the top-level names it declares. */
 export interface CellBindings {
@@ -9,10 +10,11 @@ export interface CellBindings {
 }
 
 /** `exports.a = exports.b = void 0` → ["a", "b"]; undefined for any other statement. */
-function prologueNames(statement: ts.Statement): string[] | undefined {
+function prologueNames(statement: TS.Statement): string[] | undefined {
+  const ts = loadTypeScript();
   if (!ts.isExpressionStatement(statement)) return undefined;
   const names: string[] = [];
-  let expression: ts.Expression = statement.expression;
+  let expression: TS.Expression = statement.expression;
   while (ts.isBinaryExpression(expression) && expression.operatorToken.kind === ts.SyntaxKind.EqualsToken) {
     const target = expression.left;
     if (!ts.isPropertyAccessExpression(target) || !ts.isIdentifier(target.expression) || target.expression.text !== "exports") {
@@ -38,9 +40,10 @@ function prologueNames(statement: ts.Statement): string[] | undefined {
  * that throws early still leaves its functions usable, as in Deno.
  */
 export function cellBindings(compiled: string): CellBindings {
+  const ts = loadTypeScript();
   const file = ts.createSourceFile("cell.js", compiled, ts.ScriptTarget.Latest, true, ts.ScriptKind.JS);
   const names: string[] = [];
-  const prologues: ts.Statement[] = [];
+  const prologues: TS.Statement[] = [];
   const hoisted: string[] = [];
   for (const statement of file.statements) {
     const declared = prologueNames(statement);

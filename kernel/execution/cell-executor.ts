@@ -1,6 +1,5 @@
-import * as ts from "@tslab/typescript-for-tslab";
 import vm from "node:vm";
-import { createConverter, isCompleteCode, type Converter } from "tslab/dist/converter";
+import type { Converter } from "tslab/dist/converter";
 import { cellBindings, leaveUninitialized } from "./cell-bindings";
 import { compileFailure, runtimeFailure, type CellFailure, type CellLocation } from "./cell-failure";
 import { CELL_PRELUDE, type CellGlobals } from "./cell-prelude";
@@ -9,6 +8,7 @@ import { createCellRequire } from "./cell-require";
 import { InterruptError } from "./interrupt-error";
 import { alignCompiledToSource } from "./source-line-map";
 import { installPackageTypeResolution } from "./type-resolution";
+import { loadTslabConverter, loadTypeScript, saveTypeScriptCodeCache } from "./typescript-loader";
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (typeof value === "object" || typeof value === "function") && value !== null && typeof (value as PromiseLike<unknown>).then === "function";
@@ -45,6 +45,8 @@ const WRAPPER_LINES = 1;
  */
 export class CellExecutor {
   private converterInstance: Converter | undefined;
+  /** Whether a cell has been converted yet (then warming up the type checker is pointless). */
+  private converted = false;
   private previousDeclarations = "";
   private readonly exports: Record<string, unknown> = {};
   private readonly locations = new Map<string, CellLocation>();
@@ -59,9 +61,23 @@ export class CellExecutor {
     Object.assign(this.exports, globals);
   }
 
-  /** Builds the TypeScript program now (about a second) instead of on the first request. */
-  warmUp(): void {
-    void this.converter;
+  /**
+   * Loads TypeScript, builds the program and type-checks an empty cell now (seconds on a busy
+   * machine) instead of in the first cell. The steps yield to the event loop in between, so
+   * requests that arrive meanwhile wait for one step, not all; a cell that comes first does the
+   * remaining steps itself.
+   */
+  async warmUp(): Promise<void> {
+    const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+    loadTypeScript();
+    await nextTurn();
+    loadTslabConverter();
+    await nextTurn();
+    const converter = this.converter;
+    await nextTurn();
+    // The first check of a cell resolves the lib and @types declarations it may use.
+    if (!this.converted) converter.convert(CELL_PRELUDE + this.previousDeclarations, "");
+    saveTypeScriptCodeCache();
   }
 
   /**
@@ -71,6 +87,7 @@ export class CellExecutor {
   async execute(source: string, label: string, stop: Promise<never>): Promise<CellOutcome> {
     const { code, sourceOffset } = expandShorthandProperties(source);
     const converted = this.converter.convert(CELL_PRELUDE + this.previousDeclarations, code);
+    this.converted = true;
     const location: CellLocation = {
       label,
       source,
@@ -138,6 +155,7 @@ export class CellExecutor {
   inspect(source: string, cursor: number): Inspection {
     const info = this.converter.inspect(CELL_PRELUDE + this.previousDeclarations, source, cursor);
     if (!info) return { found: false, text: "" };
+    const ts = loadTypeScript();
     const signature = ts.displayPartsToString(info.displayParts);
     const doc = ts.displayPartsToString(info.documentation);
     const tags = (info.tags ?? []).map((tag) => `@${tag.name} ${ts.displayPartsToString(tag.text)}`.trim());
@@ -145,8 +163,9 @@ export class CellExecutor {
   }
 
   isComplete(source: string): Completeness {
-    const answer = isCompleteCode(source);
+    const answer = loadTslabConverter().isCompleteCode(source);
     if (!answer.completed) return { status: "incomplete", indent: answer.indent ?? "" };
+    const ts = loadTypeScript();
     const parsed = ts.createSourceFile("cell.ts", source, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
     const parseErrors = (parsed as unknown as { parseDiagnostics?: unknown[] }).parseDiagnostics ?? [];
     return parseErrors.length > 0 ? { status: "invalid" } : { status: "complete" };
@@ -168,7 +187,7 @@ export class CellExecutor {
       installPackageTypeResolution();
       // isBrowser only adds the DOM lib: tokenlab's own tsconfig has it (WebAssembly, fetch types),
       // and "tokenlab" resolves to lib/ sources, which the converter type-checks with the cell.
-      this.converterInstance = createConverter({ isBrowser: true });
+      this.converterInstance = loadTslabConverter().createConverter({ isBrowser: true });
     }
     return this.converterInstance;
   }

@@ -1,4 +1,5 @@
-import * as ts from "@tslab/typescript-for-tslab";
+import type * as TS from "@tslab/typescript-for-tslab";
+import { loadTypeScript } from "./typescript-loader";
 
 export interface ExpandedSource {
   code: string;
@@ -16,9 +17,10 @@ export interface ExpandedSource {
  * those of the cell; columns after an insertion shift, which `sourceOffset` undoes for diagnostics.
  */
 export function expandShorthandProperties(source: string): ExpandedSource {
+  const ts = loadTypeScript();
   const file = ts.createSourceFile("cell.ts", source, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
   const insertions: Array<{ at: number; text: string }> = [];
-  const visit = (node: ts.Node): void => {
+  const visit = (node: TS.Node): void => {
     if (ts.isShorthandPropertyAssignment(node)) {
       insertions.push({ at: node.name.getEnd(), text: `: ${node.name.text}` });
     }

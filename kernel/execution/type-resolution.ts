@@ -1,6 +1,6 @@
-import * as ts from "@tslab/typescript-for-tslab";
 import { join, sep } from "node:path";
 import { PACKAGE_NAME, PACKAGE_ROOT } from "./package-root";
+import { loadTypeScript } from "./typescript-loader";
 
 /**
  * Lets the type checker resolve `import ... from "tokenlab"` the way cell-require resolves it at
@@ -21,7 +21,7 @@ export function installPackageTypeResolution(): void {
     if (rest !== "" && !rest.startsWith(sep)) return path;
     return join(PACKAGE_ROOT, rest);
   };
-  const sys = ts.sys;
+  const sys = loadTypeScript().sys;
   for (const method of ["fileExists", "directoryExists", "readFile", "realpath"] as const) {
     const original = sys[method] as ((path: string, ...rest: unknown[]) => unknown) | undefined;
     if (!original) continue;

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { PROTOCOL_VERSION } from "../protocol/message";
 import { PACKAGE_ROOT } from "../execution/package-root";
+import { typeScriptVersion } from "../execution/typescript-loader";
 
 const BACKEND_MODULE = join(PACKAGE_ROOT, "lib", "backend", "init-backend.ts");
 
@@ -20,7 +21,7 @@ function activeBackend(): string {
 
 export function kernelInfoContent(): Record<string, unknown> {
   const { version } = require(join(PACKAGE_ROOT, "package.json")) as { version: string };
-  const typescript = (require("@tslab/typescript-for-tslab") as { version: string }).version;
+  const typescript = typeScriptVersion();
   return {
     status: "ok",
     protocol_version: PROTOCOL_VERSION,

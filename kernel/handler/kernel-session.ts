@@ -2,9 +2,8 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { CellExecutor } from "../execution/cell-executor";
 import { CommRegistry } from "../display/comm-registry";
 import { OutputPublisher } from "../display/output-publisher";
-import type { ConnectionInfo } from "../protocol/connection-file";
-import { parentMsgId, type JupyterMessage, type OutgoingMessage } from "../protocol/message";
-import { KernelTransport, type IncomingMessage } from "../protocol/transport";
+import { parentMsgId, type JupyterMessage, type MessageHeader, type OutgoingMessage } from "../protocol/message";
+import type { KernelTransport, IncomingMessage } from "../protocol/transport";
 import { installHardStopPreparation } from "../protocol/runaway-cell-stopper";
 import { NOTEBOOK_HOST, type NotebookHost } from "../../lib/runtime/notebook-host";
 import { executeCell, type ExecuteContext } from "./execute-request";
@@ -18,11 +17,16 @@ import { requestContent } from "./request-content";
 import { codePointOffset, utf16Offset } from "./cursor-position";
 import { captureStdio } from "./stdio-capture";
 
+/** Jupyter frontends re-send kernel_info every 500 ms until iopub works; one retry fits in. */
+const WARM_UP_DELAY_MS = 1000;
+
 type Reply = (msgType: string, content: Record<string, unknown>) => void;
+
+const COMM_MESSAGES = new Set(["comm_open", "comm_msg", "comm_close"]);
 
 /**
  * Maps Jupyter requests to kernel actions. Shell requests run one at a time in arrival order;
- * control requests are answered at once. Every request is wrapped in busy/idle with itself as
+ * control requests are answered at once, and so are comm messages while a cell runs. Every request is wrapped in busy/idle with itself as
  * parent. Sockets live in KernelTransport; compiling and running in CellExecutor.
  */
 export class KernelSession implements ExecuteContext {
@@ -55,7 +59,8 @@ export class KernelSession implements ExecuteContext {
     });
   }
 
-  async start(connection: ConnectionInfo): Promise<void> {
+  /** `transport` is started by the caller, so that its worker boots while this module loads. */
+  async start(transport: Promise<KernelTransport>): Promise<void> {
     this.installNotebookHost();
     // SIGINT (from a terminal or from the socket worker on interrupt_request) must never kill the
     // kernel: a synchronous loop is broken by vm's breakOnSigint, an awaiting cell here.
@@ -63,10 +68,22 @@ export class KernelSession implements ExecuteContext {
     process.on("SIGTERM", () => void this.shutdown(0));
     process.on("uncaughtException", (error) => this.asyncError(error));
     process.on("unhandledRejection", (reason) => this.asyncError(reason));
-    this.transport = await KernelTransport.start(connection, (incoming) => this.receive(incoming));
+    this.transport = await transport;
+    this.transport.listen((incoming) => this.receive(incoming));
     this.restoreStdio = captureStdio((name, text) => this.streamOrLog(name, text));
-    setImmediate(() => this.executor.warmUp());
+    this.warmUpSoon();
     this.exitWhenOrphaned();
+  }
+
+  /**
+   * Loading TypeScript and building the program blocks this thread for seconds, so it waits until
+   * the frontend's handshake (kernel_info, repeated while iopub is still connecting) is likely
+   * answered; a cell that arrives earlier does the work itself and waits for it.
+   */
+  private warmUpSoon(): void {
+    setTimeout(() => {
+      this.executor.warmUp().catch((error: unknown) => kernelLog(`warm-up failed: ${(error as Error).stack ?? String(error)}`));
+    }, WARM_UP_DELAY_MS).unref();
   }
 
   /**
@@ -134,7 +151,10 @@ export class KernelSession implements ExecuteContext {
       }
       return;
     }
-    if (incoming.channel === "control") {
+    if (incoming.channel === "control" || (this.running && COMM_MESSAGES.has(incoming.message.header.msg_type))) {
+      // Comm messages (widget clicks, edits) do not wait behind the running cell in the shell queue:
+      // a cell that awaits (a training loop yields between steps) sees them while it runs — that is
+      // how a Stop button reaches the loop it controls.
       void this.handle(incoming);
       return;
     }
@@ -219,14 +239,11 @@ export class KernelSession implements ExecuteContext {
       case "comm_info_request":
         return reply("comm_info_reply", { status: "ok", comms: this.comms.info(requestContent(type, message.content).target_name) });
       case "comm_open":
-        this.publisher.parent = message.header; // what the target sends answers this request
-        return this.comms.handleOpen(requestContent(type, message.content), message.buffers);
+        return this.answerComm(message.header, () => this.comms.handleOpen(requestContent(type, message.content), message.buffers));
       case "comm_msg":
-        this.publisher.parent = message.header;
-        return this.comms.handleMessage(requestContent(type, message.content), message.buffers);
+        return this.answerComm(message.header, () => this.comms.handleMessage(requestContent(type, message.content), message.buffers));
       case "comm_close":
-        this.publisher.parent = message.header;
-        return this.comms.handleClose(requestContent(type, message.content));
+        return this.answerComm(message.header, () => this.comms.handleClose(requestContent(type, message.content)));
       case "shutdown_request": {
         const restart = requestContent(type, message.content).restart === true;
         reply("shutdown_reply", { status: "ok", restart });
@@ -236,6 +253,20 @@ export class KernelSession implements ExecuteContext {
       }
       default:
         kernelLog(`unsupported message type ${type}`);
+    }
+  }
+
+  /**
+   * What a comm handler sends answers its comm message (the parent). When the message arrived while a
+   * cell runs, the parent goes back to that cell afterwards, so the cell's later output stays under it.
+   */
+  private answerComm(header: MessageHeader, work: () => void): void {
+    const cell = this.running;
+    this.publisher.parent = header;
+    try {
+      work();
+    } finally {
+      if (cell && cell === this.running) this.publisher.parent = cell.request;
     }
   }
 

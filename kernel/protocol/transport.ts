@@ -16,9 +16,17 @@ export interface IncomingMessage {
  * Incoming messages arrive already verified; outgoing ones are signed in the worker.
  */
 export class KernelTransport {
+  private handler: ((incoming: IncomingMessage) => void) | undefined;
+  /** Messages that arrived before `listen` was called. */
+  private readonly waiting: IncomingMessage[] = [];
+
   private constructor(private readonly worker: Worker) {}
 
-  static async start(connection: ConnectionInfo, onMessage: (incoming: IncomingMessage) => void): Promise<KernelTransport> {
+  /**
+   * Starts the socket worker and resolves once the sockets are bound. The worker boots on its own
+   * thread (tsx, zeromq: most of a second), so the caller can load the rest of the kernel meanwhile.
+   */
+  static async start(connection: ConnectionInfo): Promise<KernelTransport> {
     // The worker is a .ts file: register tsx inside it before loading it.
     // Eval'd worker code resolves from the process's cwd (the notebook's), so pass absolute paths.
     const workerPath = require.resolve("./transport-worker");
@@ -37,16 +45,24 @@ export class KernelTransport {
         else if (message.kind === "failed") reject(new TransportError("cannot bind the kernel sockets", { error: message.error }));
         else if (message.kind === "ping") transport.worker.postMessage({ kind: "pong", sequence: message.sequence } satisfies MainToWorker);
         else if (message.kind === "message") {
-          onMessage({
+          const incoming: IncomingMessage = {
             channel: message.channel,
             identities: message.identities.map((identity) => Buffer.from(identity)),
             message: { ...message.message, buffers: message.message.buffers.map((buffer) => Buffer.from(buffer)) },
-          });
+          };
+          if (transport.handler) transport.handler(incoming);
+          else transport.waiting.push(incoming);
         }
       });
       transport.worker.once("error", reject);
     });
     return transport;
+  }
+
+  /** Hands every incoming message to `handler`, starting with those that came before. */
+  listen(handler: (incoming: IncomingMessage) => void): void {
+    this.handler = handler;
+    for (const incoming of this.waiting.splice(0)) handler(incoming);
   }
 
   send(message: OutgoingMessage): void {

@@ -6,6 +6,7 @@ import "@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops";
 import { TokenlabError } from "../errors/tokenlab-error";
 import { registerWasmBatchMatMul } from "./wasm-batch-matmul";
 import { errorListeners, replaceWasmErrorListeners } from "./wasm-error-listeners";
+import { registerWasmSharedIdentity } from "./wasm-identity";
 import { registerWasmTrainingKernels } from "./wasm-unsorted-segment-sum";
 
 /** Backends tokenlab can run on, fastest first. */
@@ -68,6 +69,7 @@ async function tryBackend(name: BackendName): Promise<string | undefined> {
   if (name === "wasm") {
     registerWasmTrainingKernels();
     registerWasmBatchMatMul();
+    registerWasmSharedIdentity();
   }
   const listeners = errorListeners();
   try {

@@ -3,34 +3,51 @@ import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { BATCH_MATMUL_WASM_BASE64 } from "./wasm-kernels/batch-matmul-wasm";
 
 interface KernelExports {
-  memory: WebAssembly.Memory;
-  __heap_base: WebAssembly.Global;
-  batch_matmul(a: number, b: number, c: number, batch: number, m: number, k: number, n: number, aStride: number, bStride: number): void;
+  batch_matmul(
+    a: number, b: number, c: number, batch: number, m: number, k: number, n: number, aStride: number, bStride: number,
+    bTransposed: number, scratch: number, chunk: number,
+  ): void;
   batch_transpose(src: number, dst: number, batch: number, rows: number, cols: number): void;
 }
 
-let kernels: KernelExports | undefined;
-
-function instance(): KernelExports {
-  kernels ??= new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(BATCH_MATMUL_WASM_BASE64, "base64"))).exports as unknown as KernelExports;
-  return kernels;
+/** The emscripten module of tfjs-backend-wasm, as far as this kernel uses it. */
+interface TfjsWasmModule {
+  asm: { memory: WebAssembly.Memory };
+  _malloc(bytes: number): number;
+  _free(pointer: number): void;
 }
 
-/** Grows the kernel module's memory to hold `floats` float32 values after its heap base; returns that base. */
-function reserve(k: KernelExports, floats: number): number {
-  const base = k.__heap_base.value as number;
-  const needed = base + floats * 4 - k.memory.buffer.byteLength;
-  if (needed > 0) k.memory.grow(Math.ceil(needed / 65536));
-  return base;
+/** Rows of a transposed B transposed at a time (k·CHUNK floats of scratch: 2.25 MB at k = 576). */
+const CHUNK = 1024;
+/**
+ * XNNPACK (tfjs' path for plain products) keeps a packed copy of every B it sees, keyed by tensor.
+ * For layer weights that is the price of its speed; for an embedding-sized B (the tied head in the
+ * backward pass, 350 MB at 151,936 × 576) the copy costs more memory than the speed is worth.
+ */
+const XNNPACK_MAX_B_BYTES = 64 * 2 ** 20;
+
+const kernelsByMemory = new WeakMap<WebAssembly.Memory, KernelExports>();
+
+/** The kernel module instantiated on tfjs' own heap (once per heap). */
+function kernelsFor(module: TfjsWasmModule): KernelExports {
+  const memory = module.asm.memory;
+  let kernels = kernelsByMemory.get(memory);
+  if (!kernels) {
+    const compiled = new WebAssembly.Module(Buffer.from(BATCH_MATMUL_WASM_BASE64, "base64"));
+    kernels = new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as KernelExports;
+    kernelsByMemory.set(memory, kernels);
+  }
+  return kernels;
 }
 
 const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
 /**
  * Replaces the wasm BatchMatMul kernel for the cases it computes with a scalar loop (any batch
- * > 1, any transposed input) by batch-matmul.c's SIMD kernel; batch-1 untransposed products keep
- * tfjs' XNNPACK path. Inputs are copied into the kernel module's memory and the result back: a
- * few MB per attention matMul, small next to the multiply itself.
+ * > 1, any transposed input) and for products with an embedding-sized B by batch-matmul.c's SIMD
+ * kernel. The kernel runs on tfjs' heap in place: operands are read where they lie and the result
+ * is written into the output tensor; only a transposed A (activations) and k·1024 floats of B at a
+ * time are transposed into scratch memory.
  */
 export function registerWasmBatchMatMul(): void {
   const original = tf.getKernel(tf.BatchMatMul, "wasm");
@@ -41,7 +58,7 @@ export function registerWasmBatchMatMul(): void {
     const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
     const batchA = size(a.shape.slice(0, -2));
     const batchB = size(b.shape.slice(0, -2));
-    const fastPath = !transposeA && !transposeB && batchA === 1 && batchB === 1;
+    const fastPath = !transposeA && !transposeB && batchA === 1 && batchB === 1 && size(b.shape) * 4 <= XNNPACK_MAX_B_BYTES;
     const simpleBroadcast = batchA === batchB || batchA === 1 || batchB === 1;
     if (fastPath || !simpleBroadcast || a.dtype !== "float32" || b.dtype !== "float32") {
       return original.kernelFunc(args as never) as tf.TensorInfo;
@@ -54,32 +71,27 @@ export function registerWasmBatchMatMul(): void {
     const outerShape = (batchA >= batchB ? a : b).shape.slice(0, -2);
     const batch = Math.max(batchA, batchB);
 
-    const wasm = instance();
-    const aSize = size(a.shape);
-    const bSize = size(b.shape);
-    // Layout in kernel memory: a, b, their transposes when asked for, then c.
-    const base = reserve(wasm, 2 * aSize + 2 * bSize + batch * m * n);
-    let aPtr = base;
-    let bPtr = aPtr + aSize * 4;
-    const scratch = bPtr + bSize * 4;
-    const heap = new Float32Array(wasm.memory.buffer);
-    heap.set(backend.typedArrayFromHeap(a) as Float32Array, aPtr / 4);
-    heap.set(backend.typedArrayFromHeap(b) as Float32Array, bPtr / 4);
-    let next = scratch;
-    if (transposeA) {
-      wasm.batch_transpose(aPtr, next, batchA, aRows, aCols);
-      aPtr = next;
-      next += aSize * 4;
-    }
-    if (transposeB) {
-      wasm.batch_transpose(bPtr, next, batchB, bRows, bCols);
-      bPtr = next;
-      next += bSize * 4;
-    }
-    const cPtr = next;
-    wasm.batch_matmul(aPtr, bPtr, cPtr, batch, m, k, n, batchA === 1 ? 0 : m * k, batchB === 1 ? 0 : k * n);
+    const module = backend.wasm as unknown as TfjsWasmModule;
+    const kernels = kernelsFor(module);
     const out = backend.makeOutput([...outerShape, m, n], "float32");
-    backend.typedArrayFromHeap(out).set(new Float32Array(wasm.memory.buffer, cPtr, batch * m * n));
+    const pointer = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId)!.memoryOffset;
+    // Scratch: the transposed A, then CHUNK rows of the transposed B.
+    const aScratchBytes = transposeA ? size(a.shape) * 4 : 0;
+    const scratch = module._malloc(aScratchBytes + (transposeB ? k * Math.min(CHUNK, n) * 4 : 0) + 16);
+    if (scratch === 0) throw new Error(`matMul [${a.shape}]·[${b.shape}]: the wasm heap has no room for scratch memory`);
+    try {
+      let aPtr = pointer(a);
+      if (transposeA) {
+        kernels.batch_transpose(aPtr, scratch, batchA, aRows, aCols);
+        aPtr = scratch;
+      }
+      kernels.batch_matmul(
+        aPtr, pointer(b), pointer(out), batch, m, k, n, batchA === 1 ? 0 : m * k, batchB === 1 ? 0 : k * n,
+        transposeB ? 1 : 0, scratch + aScratchBytes, CHUNK,
+      );
+    } finally {
+      module._free(scratch);
+    }
     return out;
   };
   (kernelFunc as { tokenlab?: boolean }).tokenlab = true;

@@ -1,3 +1,4 @@
+import * as path from "node:path";
 import type { HfTokenizer } from "../hf/tokenizer";
 import { optionChecks } from "../errors/option-checks";
 import { DataError } from "./data-error";
@@ -11,6 +12,8 @@ export interface TrainingData {
   train: PackedSequence[];
   eval: PackedSequence[];
   seqLen: number;
+  /** What prepareData made these rows from (an experiment file repeats it). */
+  origin?: { source: string | ReadonlyArray<string | Example>; options: PrepareDataOptions };
   /** The examples behind each split and how they were tokenized (absent for rows built by hand); exportRecipe writes them out. */
   source?: { train: Example[]; eval: Example[]; lossOn: LossOn; separatorId?: number };
 }
@@ -68,6 +71,7 @@ export function prepareData(
     eval: pack(split.eval),
     train: pack(split.train),
     seqLen,
+    origin: { source: typeof source === "string" ? path.resolve(source) : source, options: { seqLen, evalFraction, seed: options.seed ?? 0, lossOn: options.lossOn, separatorId: options.separatorId } },
     source: { ...split, lossOn: options.lossOn ?? "all", separatorId },
   };
   if (data.train.length === 0) throw new DataError("the training split has no targets after packing", { examples: examples.length });

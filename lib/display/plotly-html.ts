@@ -37,6 +37,20 @@ export function plotlyHtml(spec: PlotlySpec, options: { embedLibrary: boolean; t
   );
 }
 
+/**
+ * A large asset that every output could carry but one page needs once (plotly.js, ~2 MB), marked
+ * `<script type="text/plain" data-tokenlab-once="KEY" …>…</script>` in `text/html`. The kernel keeps
+ * one per session (kernel/display/session-assets.ts); a page assembled from several outputs keeps
+ * the first of each (keepFirstOnceAssets).
+ */
+export const ONCE_ASSET = /<script type="text\/plain" data-tokenlab-once="([^"]+)"[^>]*>[^<]*<\/script>\n?/g;
+
+/** `html` with only the first copy of each once-asset: the first copy loads it for the whole page. */
+export function keepFirstOnceAssets(html: string): string {
+  const seen = new Set<string>();
+  return html.replace(ONCE_ASSET, (asset, key: string) => (seen.has(key) ? "" : (seen.add(key), asset)));
+}
+
 const UNTRUSTED_HINT = "(chart not drawn: trust this notebook to draw the chart — File ▸ Trust Notebook — or run the cell)";
 
 /*

@@ -1,6 +1,7 @@
 import type * as tf from "@tensorflow/tfjs-core";
 import { TokenlabError } from "../errors/tokenlab-error";
 import type { HfTokenizer } from "../hf/tokenizer";
+import type { RowOverlays } from "./layers/embedding";
 import type { ModelConfig } from "./model-config";
 
 /**
@@ -26,6 +27,11 @@ export interface ParameterLayout {
   finalNorm: string[];
 }
 
+export interface ForwardOptions {
+  overlays?: RowOverlays;
+  checkpointBlocks?: boolean;
+}
+
 export interface GenerateOptions {
   maxNewTokens?: number;
   /** 0 = greedy. */
@@ -49,13 +55,17 @@ export interface CausalLM {
   readonly tokenizer: HfTokenizer;
   readonly weights: WeightMap;
   readonly layout: ParameterLayout;
+  /** The checkpoint directory this model was loaded from (absent on variants: their weights differ). */
+  readonly source?: string;
 
   /**
    * Logits [batch, seq, vocabRows] for `inputIds` [batch, seq] under a causal mask (and padding
-   * mask when given, 1 = real token). A pure function of `weights`, so training can differentiate
-   * it with respect to any tensors used to build them.
+   * mask when given, 1 = real token). A pure function of `weights` (and `overlays`: rows replaced
+   * in the embedding / head), so training can differentiate it with respect to any tensors used to
+   * build them — with `checkpointBlocks`, only with respect to tf.Variables in the blocks, the
+   * overlays and the embedding, at the cost of recomputing each block in the backward pass.
    */
-  forward(weights: WeightMap, inputIds: tf.Tensor2D, attentionMask?: tf.Tensor2D): tf.Tensor3D;
+  forward(weights: WeightMap, inputIds: tf.Tensor2D, attentionMask?: tf.Tensor2D, options?: ForwardOptions): tf.Tensor3D;
 
   /** Convenience: float32 logits for a batch of equal-length id lists with this model's weights. */
   logits(ids: number[][]): tf.Tensor3D;

@@ -1,3 +1,4 @@
+import * as path from "node:path";
 import { ensureBackend } from "../backend/init-backend";
 import { baseModelDir } from "../base-model/location";
 import { TokenlabError } from "../errors/tokenlab-error";
@@ -32,7 +33,7 @@ export async function loadModel(dir: string = baseModelDir()): Promise<Transform
     );
   }
   const weights = weightsFromCheckpoint(family, config, checkpoint.tensors);
-  return new TransformerLM(family, config, checkpoint.tokenizer, weights, checkpoint.generationConfig);
+  return new TransformerLM(family, config, checkpoint.tokenizer, weights, checkpoint.generationConfig, path.resolve(dir));
 }
 
 export interface SaveOptions {

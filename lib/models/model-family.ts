@@ -1,5 +1,6 @@
 import type * as tf from "@tensorflow/tfjs-core";
 import type { ParameterLayout, WeightMap } from "./causal-lm";
+import type { RowOverlays } from "./layers/embedding";
 import type { ModelConfig } from "./model-config";
 
 /** Keys and values computed so far, one entry per layer, each [B, nkv, S, hd]. Owned by the caller. */
@@ -17,6 +18,15 @@ export interface RunOptions {
   attentionMask?: tf.Tensor2D;
   /** Keys/values of earlier positions; the new ids continue after them. */
   cache?: KvCache;
+  /** Rows of the embedding / head replaced without building the matrix (training new rows). */
+  overlays?: RowOverlays;
+  /**
+   * Record each block on a gradient tape as one op recomputed in the backward pass (see
+   * layers/checkpoint.ts); only tf.Variables among a block's weights get gradients, and no KV cache
+   * is returned. For training steps, where tfjs would otherwise hold every intermediate (the Llama
+   * family implements it; GPT-2 ignores it).
+   */
+  checkpointBlocks?: boolean;
 }
 
 /**

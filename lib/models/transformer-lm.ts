@@ -3,7 +3,7 @@ import { inspect } from "node:util";
 import { JUPYTER_DISPLAY, type MimeBundle } from "../display/mime-bundle";
 import { TokenlabError } from "../errors/tokenlab-error";
 import type { HfTokenizer } from "../hf/tokenizer";
-import { assertNotDisposed, type CausalLM, type GenerateOptions, type ParameterLayout, type WeightMap } from "./causal-lm";
+import { assertNotDisposed, type CausalLM, type ForwardOptions, type GenerateOptions, type ParameterLayout, type WeightMap } from "./causal-lm";
 import { generateIds } from "./generate";
 import type { ModelFamily } from "./model-family";
 import type { ModelConfig } from "./model-config";
@@ -24,13 +24,14 @@ export class TransformerLM implements CausalLM {
     readonly tokenizer: HfTokenizer,
     readonly weights: WeightMap,
     readonly generationConfig?: Readonly<Record<string, unknown>>,
+    readonly source?: string,
   ) {
     this.layout = family.layout(config);
   }
 
   /** Returns only the logits; every intermediate is released (gradients still flow through). */
-  forward(weights: WeightMap, inputIds: tf.Tensor2D, attentionMask?: tf.Tensor2D): tf.Tensor3D {
-    return tf.tidy(() => this.family.run(this.config, weights, inputIds, { attentionMask }).logits);
+  forward(weights: WeightMap, inputIds: tf.Tensor2D, attentionMask?: tf.Tensor2D, options: ForwardOptions = {}): tf.Tensor3D {
+    return tf.tidy(() => this.family.run(this.config, weights, inputIds, { attentionMask, ...options }).logits);
   }
 
   logits(ids: number[][]): tf.Tensor3D {

@@ -3,6 +3,7 @@ import { escapeHtml } from "../display/html-escape";
 import { JUPYTER_DISPLAY, type MimeBundle } from "../display/mime-bundle";
 import { Table } from "../display/table";
 import type { CausalLM } from "../models/causal-lm";
+import type { AddTokensOptions } from "./add-tokens";
 import { strategyLabel, type InitStrategy } from "./init-strategies";
 import { nearestRows } from "./nearest-tokens";
 import { describeFlags, type AddedTokenFlags } from "./token-spec";
@@ -34,6 +35,8 @@ export class AddTokensResult {
     readonly model: CausalLM,
     readonly tokens: readonly AddedTokenInfo[],
     readonly skipped: ReadonlyArray<{ content: string; id: number }>,
+    /** The options addTokens got (an experiment file repeats them). */
+    readonly options: AddTokensOptions = {},
   ) {}
 
   /** Ids that got new rows, in order. */

@@ -101,7 +101,7 @@ export function addTokens(model: CausalLM, specs: TokenSpec | TokenSpec[], optio
       kind: token.kind,
       init: token.kind === "new" ? token.spec.init ?? defaultInit : null,
     }));
-    return new AddTokensResult(model, extended, tokens, plan.skipped);
+    return new AddTokensResult(model, extended, tokens, plan.skipped, options);
   } catch (error) {
     tf.dispose(grown);
     throw error;

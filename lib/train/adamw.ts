@@ -88,6 +88,19 @@ export class AdamW {
     });
   }
 
+  /** The moments and update count of `param` (undefined before its first update); borrowed, not copies. */
+  momentsOf(param: tf.Variable): { m: tf.Tensor; v: tf.Tensor; steps: number } | undefined {
+    return this.moments.get(param);
+  }
+
+  /** Sets the state of `param` (a saved run continuing): copies `m` and `v` into moments this optimizer owns. */
+  setMoments(param: tf.Variable, state: { m: tf.Tensor; v: tf.Tensor; steps: number }): void {
+    if (!this.groups.some((g) => g.params.includes(param))) throw new TokenlabError(`variable ${param.name} is not in this optimizer`);
+    const old = this.moments.get(param);
+    if (old) tf.dispose([old.m, old.v]);
+    this.moments.set(param, { m: tf.variable(state.m, false), v: tf.variable(state.v, false), steps: state.steps });
+  }
+
   dispose(): void {
     for (const { m, v } of this.moments.values()) tf.dispose([m, v]);
     this.moments.clear();

@@ -28,7 +28,7 @@ export interface EvalRecord {
 
 export interface RunEvent {
   step: number;
-  kind: "unfreeze" | "best" | "early-stop" | "stopped" | "interrupted" | "failed" | "completed" | "resumed";
+  kind: "unfreeze" | "best" | "early-stop" | "stopped" | "interrupted" | "failed" | "completed" | "resumed" | "paused" | "lr";
   message: string;
   groups?: string[];
 }

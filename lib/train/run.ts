@@ -14,13 +14,16 @@ import { AdamW } from "./adamw";
 import type { LayerGroup } from "./layer-groups";
 import type { EvalRecord, RunEvent, RunStatus, StepRecord } from "./run-records";
 import { initialPlateauState, updatePlateau, type PlateauState } from "./schedules";
-import { learningRateOf, type ResolvedOptions } from "./train-options";
+import type { ModelWithNewTokens } from "./train";
+import { learningRateOf, type ResolvedOptions, type TrainOptions } from "./train-options";
 import { evaluateLoss, trainStep } from "./train-step";
+import { dataFingerprint, type RunState, type SavedTensor } from "./run-state";
 import { disposeSnapshot, TrainableParameters, type Snapshot } from "./trainable-parameters";
 import { TrainingError } from "./training-error";
 import { trainingChart } from "./training-chart";
 import { TrainingMonitor } from "./training-monitor";
 import { fluctuationVerdict, lossFluctuation } from "./loss-fluctuation";
+import { RunControls } from "./run-controls";
 import { initialUnfreezeState, stepUnfreeze, type UnfreezeState } from "./unfreeze-schedule";
 
 /**
@@ -44,7 +47,15 @@ export interface TrainResult extends Displayable {
   [inspect.custom](): string;
 }
 
+/** What train() was called with: enough to write the run down as an experiment file. */
+export interface TrainRecipe {
+  model: CausalLM | ModelWithNewTokens;
+  data: TrainingData;
+  options: TrainOptions;
+}
+
 export interface RunSetup {
+  recipe: TrainRecipe;
   base: CausalLM;
   newIds: readonly number[];
   data: TrainingData;
@@ -87,11 +98,24 @@ export class Run implements PromiseLike<TrainResult>, Displayable {
   /** The stage the schedule opened last, until the next step trains it. */
   private stageDue?: LayerGroup[];
   private stopRequested = false;
+  private pauseRequested = false;
+  /** Ends the wait of a paused run (set while it waits at a step boundary). */
+  private wake?: () => void;
+  /** Base learning rate set by setLearningRate(); replaces options.lr from the next step on. */
+  private lrOverride?: number;
+  private lrApplied?: number;
   private readonly batches: BatchSchedule;
   private promise: Promise<TrainResult>;
 
-  /** How the run was set up (model, data, resolved options, groups): what exportRecipe and headless runs read. */
-  constructor(readonly setup: RunSetup) {
+  /**
+   * Starts training at once; or, given `saved` (see `state()`), rebuilds a stopped run as it was
+   * (await it for its result, `resume()` to continue). `setup` is how the run was set up (model,
+   * data, resolved options, groups, what train() got): what exportRecipe and headless runs read.
+   */
+  constructor(
+    readonly setup: RunSetup,
+    saved?: RunState,
+  ) {
     this.base = setup.base;
     this.newIds = setup.newIds;
     this.totalSteps = setup.options.steps;
@@ -106,12 +130,23 @@ export class Run implements PromiseLike<TrainResult>, Displayable {
       setup.options.seed,
     );
     this.drift = new DriftRecorder(setup.newIds, sample, hidden, setup.options.driftEvery);
-    this.promise = this.segment(setup.signal);
+    if (saved) {
+      this.restore(saved);
+      this.result = this.buildResult();
+      this.promise = Promise.resolve(this.result);
+    } else {
+      this.promise = this.segment(setup.signal);
+    }
   }
 
   /** Number of completed optimization steps. */
   get completedSteps(): number {
     return this.completed;
+  }
+
+  /** The step this run trains to (its `steps`, extended by `resume({steps})`). */
+  get plannedSteps(): number {
+    return this.totalSteps;
   }
 
   /** Elements the optimizer updates (gradients and each AdamW moment hold this many). */
@@ -131,16 +166,52 @@ export class Run implements PromiseLike<TrainResult>, Displayable {
     return this.promise.then(onFulfilled, onRejected);
   }
 
-  /** Asks the run to stop at the next step boundary. */
+  /** Asks the run to stop at the next step boundary (a paused run stops at once). */
   stop(): void {
     this.stopRequested = true;
+    this.wake?.();
   }
 
   /**
-   * Continues a run that is not running: up to its planned steps, plus `steps` more when given.
-   * Picks up the interrupt signal of the cell that calls it. Returns the run (await it again).
+   * Asks a running run to wait at the next step boundary until resume() or stop(); `await run` stays
+   * pending meanwhile, and the notebook's interrupt still ends it.
+   */
+  pause(): void {
+    if (this.status !== "running") throw new TrainingError("only a running run can pause", { status: this.status });
+    this.pauseRequested = true;
+  }
+
+  /** Whether the run is paused or will pause at the next step boundary. */
+  get paused(): boolean {
+    return this.pauseRequested && this.status === "running";
+  }
+
+  /**
+   * Sets the base learning rate from the next step on (each group keeps its ratio to it and the
+   * schedule still scales it), as an override of options.lr; the chart's lr curve shows it.
+   */
+  setLearningRate(lr: number): void {
+    if (typeof lr !== "number" || !Number.isFinite(lr) || lr <= 0) throw new TrainingError("the learning rate must be a finite number > 0", { lr });
+    this.lrOverride = lr;
+  }
+
+  /** The base learning rate the next step uses (before the schedule). */
+  get learningRate(): number {
+    return this.lrOverride ?? this.setup.options.lr;
+  }
+
+  /**
+   * Continues a paused run; or a run that is not running: up to its planned steps, plus `steps` more
+   * when given, picking up the interrupt signal of the cell that calls it. Returns the run (await it).
    */
   resume(options: { steps?: number; signal?: AbortSignal } = {}): this {
+    if (this.paused) {
+      optionChecks(TrainingError, "resume option").number("steps", options.steps, { integer: true, min: 0 });
+      this.totalSteps += options.steps ?? 0;
+      this.pauseRequested = false;
+      this.wake?.();
+      return this;
+    }
     if (this.status === "running") throw new TrainingError("this run is still running; stop() it or await it first");
     const checks = optionChecks(TrainingError, "resume option");
     checks.knownKeys(options, ["steps", "signal"]);
@@ -154,6 +225,35 @@ export class Run implements PromiseLike<TrainResult>, Displayable {
     this.events.push({ step: this.completed, kind: "resumed", message: `resumed at step ${this.completed} of ${this.totalSteps}` });
     this.promise = this.segment(options.signal);
     return this;
+  }
+
+  /**
+   * The state of a run that is not running, as plain data and CPU copies: `writeRunState` saves it,
+   * `new Run(setup, state)` in another process continues it bit-identically.
+   */
+  state(): RunState {
+    if (this.status === "running") throw new TrainingError("this run is still running; stop() it or await it first");
+    const saved = (t: tf.Tensor): SavedTensor => ({ shape: [...t.shape], data: Float32Array.from(t.dataSync() as Float32Array) });
+    const moments: RunState["moments"] = {};
+    for (const p of this.params.list) {
+      const state = this.optimizerOf.get(p.key)!.momentsOf(p.value);
+      if (state) moments[p.key] = { m: saved(state.m), v: saved(state.v), steps: state.steps };
+    }
+    return {
+      completed: this.completed,
+      totalSteps: this.totalSteps,
+      status: this.status,
+      history: [...this.history],
+      evals: [...this.evals],
+      events: [...this.events],
+      plateau: this.plateau,
+      unfreeze: this.unfreezeState,
+      params: Object.fromEntries(this.params.list.map((p) => [p.key, saved(p.value)])),
+      moments,
+      best: this.best && { record: this.best.record, snapshot: this.best.snapshot.map(({ tensor, rowIds, value }) => ({ tensor, rowIds, value: saved(value) })) },
+      drift: [...this.drift.checkpoints],
+      dataFingerprint: dataFingerprint(this.setup.data),
+    };
   }
 
   /** Frees the run's training state (variables, optimizer moments, best snapshot). */
@@ -198,6 +298,44 @@ export class Run implements PromiseLike<TrainResult>, Displayable {
     return { "text/html": chart + summary.toHTML(), "text/plain": summary.toString() };
   }
 
+  /** Takes over a saved state: the opened stages are replayed so the same parameters and optimizers exist. */
+  private restore(saved: RunState): void {
+    if (saved.dataFingerprint !== dataFingerprint(this.setup.data)) {
+      throw new TrainingError("the training data differ from those of the saved run (files changed since?); a resumed run must see the same rows");
+    }
+    const opened = saved.events.filter((e) => e.kind === "unfreeze").length;
+    for (const stage of this.setup.groups.stages.slice(0, opened)) this.startTraining(stage);
+    if (saved.unfreeze.stagesOpened > opened) this.stageDue = this.setup.groups.stages[opened];
+    const keys = this.params.list.map((p) => p.key);
+    if (keys.join("\n") !== Object.keys(saved.params).join("\n")) {
+      throw new TrainingError("the saved run trained other parameters than this setup (different strategy or model?)", { saved: Object.keys(saved.params), now: keys });
+    }
+    for (const p of this.params.list) {
+      const value = saved.params[p.key];
+      if (value.shape.join(",") !== p.value.shape.join(",")) throw new TrainingError(`saved ${p.key} has shape [${value.shape}], the model's is [${p.value.shape}]`);
+      tf.tidy(() => p.value.assign(tf.tensor(value.data, value.shape, "float32")));
+      const moments = saved.moments[p.key];
+      if (moments) {
+        const [m, v] = [tf.tensor(moments.m.data, moments.m.shape, "float32"), tf.tensor(moments.v.data, moments.v.shape, "float32")];
+        this.optimizerOf.get(p.key)!.setMoments(p.value, { m, v, steps: moments.steps });
+        tf.dispose([m, v]);
+      }
+    }
+    if (saved.best) {
+      const snapshot = saved.best.snapshot.map(({ tensor, rowIds, value }) => ({ tensor, rowIds, value: tf.tensor(value.data, value.shape, "float32") }));
+      this.best = { record: saved.best.record, snapshot };
+    }
+    this.completed = saved.completed;
+    this.totalSteps = saved.totalSteps;
+    this.status = saved.status;
+    this.history.push(...saved.history);
+    this.evals.push(...saved.evals);
+    this.events.push(...saved.events);
+    this.plateau = saved.plateau;
+    this.unfreezeState = saved.unfreeze;
+    this.drift.checkpoints.push(...saved.drift);
+  }
+
   private startTraining(groups: readonly LayerGroup[]): string[] {
     const added = this.params.add(groups);
     if (added.length === 0) return [];
@@ -216,17 +354,20 @@ export class Run implements PromiseLike<TrainResult>, Displayable {
   private async segment(signal: AbortSignal | undefined): Promise<TrainResult> {
     const signals = [signal, notebookHost()?.signal].filter((s): s is AbortSignal => s !== undefined);
     const firstStep = this.completed;
-    const monitor = new TrainingMonitor(this.setup.display, firstStep, this.totalSteps, this.setup.options.displayEvery, this.setup.title ?? "training");
+    const controls = this.setup.display ? RunControls.forRun(this) : undefined;
+    const monitor = new TrainingMonitor(this.setup.display, firstStep, this.totalSteps, this.setup.options.displayEvery, this.setup.title ?? "training", controls);
     try {
       // Return the Run to the caller before the first step runs.
       await new Promise((resolve) => setImmediate(resolve));
       if (this.completed === 0) {
         this.recordDrift();
-        // The eval before training is the first point of the plateau for unfreezing too.
-        this.maybeUnfreeze(this.evaluate());
+        // The eval before training is the first point of the plateau for unfreezing too; a run
+        // stopped before its first step has it already (a second one would count as a plateau).
+        if (!this.evals.some((e) => e.step === 0)) this.maybeUnfreeze(this.evaluate());
       }
       const started = performance.now();
       while (this.completed < this.totalSteps) {
+        if (this.pauseRequested) await this.waitWhilePaused(signals, monitor);
         if (this.stopRequested || signals.some((s) => s.aborted)) {
           this.finish(this.stopRequested ? "stopped" : "interrupted");
           break;
@@ -251,12 +392,36 @@ export class Run implements PromiseLike<TrainResult>, Displayable {
     return this.result;
   }
 
+  /** Waits at a step boundary until resume(), stop() or an abort of one of `signals`. */
+  private async waitWhilePaused(signals: AbortSignal[], monitor: TrainingMonitor): Promise<void> {
+    this.events.push({ step: this.completed, kind: "paused", message: `paused at step ${this.completed}` });
+    monitor.update(this);
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        for (const s of signals) s.removeEventListener("abort", done);
+        this.wake = undefined;
+        resolve();
+      };
+      this.wake = done;
+      for (const s of signals) s.addEventListener("abort", done);
+      if (!this.pauseRequested || this.stopRequested || signals.some((s) => s.aborted)) done();
+    });
+    this.pauseRequested = false;
+    if (!this.stopRequested && !signals.some((s) => s.aborted)) {
+      this.events.push({ step: this.completed, kind: "resumed", message: `resumed at step ${this.completed}` });
+    }
+  }
+
   private step(started: number): void {
     const { options } = this.setup;
     const index = this.completed;
     this.openDueStage();
     const factor = options.schedule(index);
-    for (const p of this.params.list) this.optimizerOf.get(p.key)!.setLearningRate(p.key, this.learningRates.get(p.key)! * factor);
+    const base = this.learningRate;
+    if (base !== (this.lrApplied ?? options.lr)) this.events.push({ step: index, kind: "lr", message: `learning rate ${formatNumber(base)} from step ${index + 1}` });
+    this.lrApplied = base;
+    const scale = base / options.lr;
+    for (const p of this.params.list) this.optimizerOf.get(p.key)!.setLearningRate(p.key, this.learningRates.get(p.key)! * scale * factor);
     const batch = this.batches.at(index);
     const outcome = trainStep(this.base, this.params, this.optimizers, batch, {
       step: index + 1,
@@ -269,7 +434,7 @@ export class Run implements PromiseLike<TrainResult>, Displayable {
       loss: outcome.loss.all,
       newTokenLoss: outcome.loss.newTokens,
       otherLoss: outcome.loss.other,
-      lr: options.lr * factor,
+      lr: base * factor,
       gradNorm: outcome.totalGradNorm,
       gradNorms: outcome.gradNorms,
       seconds: (performance.now() - started) / 1000,
@@ -327,7 +492,7 @@ export class Run implements PromiseLike<TrainResult>, Displayable {
   }
 
   private recordDrift(): void {
-    tf.tidy(() => this.drift.record(this.completed, this.params.compose().get(this.base.layout.embedding)!));
+    tf.tidy(() => this.drift.record(this.completed, this.params.matrix(this.base.layout.embedding)));
   }
 
   private buildResult(): TrainResult {

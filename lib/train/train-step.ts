@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { PackedSequence } from "../data/pack";
 import type { CausalLM, WeightMap } from "../models/causal-lm";
+import type { RowOverlays } from "../models/layers/embedding";
 import type { AdamW } from "./adamw";
 import { clipGradients } from "./clip-gradients";
 import { crossEntropy } from "./cross-entropy";
@@ -37,7 +38,8 @@ export function trainStep(
   let grads: Record<string, tf.Tensor> = {};
   try {
     const result = tf.variableGrads(() => {
-      const ce = crossEntropy(model.forward(params.compose(), inputIds, attentionMask), labels);
+      const { weights, overlays } = params.compose();
+      const ce = crossEntropy(model.forward(weights, inputIds, attentionMask, { overlays, checkpointBlocks: true }), labels);
       perPosition = tf.keep(ce.perPosition);
       return ce.loss;
     }, params.list.map((p) => p.value));
@@ -85,10 +87,10 @@ export function trainStep(
   return { loss, gradNorms: clipped.groupNorms, totalGradNorm: clipped.totalNorm };
 }
 
-/** Loss split over `rows` with the given weights (no gradients), in batches of `batchSize`. */
+/** Loss split over `rows` with the given weights and overlays (no gradients), in batches of `batchSize`. */
 export function evaluateLoss(
   model: CausalLM,
-  weights: () => WeightMap,
+  weights: () => { weights: WeightMap; overlays?: RowOverlays },
   rows: readonly PackedSequence[],
   batchSize: number,
   newIds: ReadonlySet<number>,
@@ -96,7 +98,10 @@ export function evaluateLoss(
   const splits: LossSplit[] = [];
   for (let i = 0; i < rows.length; i += batchSize) {
     const { inputIds, attentionMask, labels, flatLabels } = batchTensors(rows.slice(i, i + batchSize));
-    const perPosition = tf.tidy(() => crossEntropy(model.forward(weights(), inputIds, attentionMask), labels).perPosition);
+    const perPosition = tf.tidy(() => {
+      const current = weights();
+      return crossEntropy(model.forward(current.weights, inputIds, attentionMask, { overlays: current.overlays }), labels).perPosition;
+    });
     splits.push(splitLoss(perPosition.dataSync(), flatLabels, newIds));
     tf.dispose([perPosition, inputIds, attentionMask, labels]);
   }

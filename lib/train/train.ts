@@ -4,6 +4,7 @@ import { assertNotDisposed, assertTokenIds, type CausalLM } from "../models/caus
 import { assertSequenceFits } from "../models/model-config";
 import { notebookHost } from "../runtime/notebook-host";
 import { Run, type RunSetup } from "./run";
+import type { RunState } from "./run-state";
 import { resolveOptions, strategyGroups, type TrainOptions } from "./train-options";
 import { TrainingError } from "./training-error";
 
@@ -25,11 +26,25 @@ export function train(
   data: TrainingData | string | ReadonlyArray<string | Example>,
   options: TrainOptions = {},
 ): Run {
-  return new Run({
-    ...planRun(model, data, options),
-    signal: options.signal,
-    display: options.display ?? notebookHost() !== undefined,
-  });
+  return new Run(runSetup(model, data, options));
+}
+
+/**
+ * A stopped run rebuilt from its saved state (`readRunState`) in a new process, with the same
+ * model, data and options `train` got: `resume()` it to continue bit-identically. Its `result` (what
+ * awaiting it gives before resume) holds the saved weights; the caller owns those tensors.
+ */
+export function restoreRun(
+  model: CausalLM | ModelWithNewTokens,
+  data: TrainingData | string | ReadonlyArray<string | Example>,
+  options: TrainOptions,
+  state: RunState,
+): Run {
+  return new Run(runSetup(model, data, options), state);
+}
+
+function runSetup(model: CausalLM | ModelWithNewTokens, data: TrainingData | string | ReadonlyArray<string | Example>, options: TrainOptions): RunSetup {
+  return { ...planRun(model, data, options), signal: options.signal, display: options.display ?? notebookHost() !== undefined };
 }
 
 /**
@@ -57,6 +72,7 @@ export function planRun(
   const groups = strategyGroups(base.layout, newIds, resolved.strategy, options.unfreeze?.stages);
   if (groups.initial.length === 0) throw new TrainingError("nothing to train: the selected layer groups are empty", { strategy: resolved.strategy });
   return {
+    recipe: { model, data: prepared, options },
     base,
     newIds,
     data: prepared,

@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { CausalLM, WeightMap } from "../models/causal-lm";
+import type { RowOverlay } from "../models/layers/embedding";
 import type { LayerGroup } from "./layer-groups";
 import { TrainingError } from "./training-error";
 
@@ -98,13 +99,26 @@ export class TrainableParameters {
   }
 
   /**
-   * The full WeightMap for `forward`: the base weights with the trainable values applied. Call
-   * inside tf.tidy / tf.variableGrads: it creates intermediates (the row-delta composition).
+   * What `forward` takes: the base weights with whole trainable tensors in place, and the row
+   * deltas as overlays on their frozen base matrix (never composed into a vocab-sized copy).
    */
-  compose(): WeightMap {
+  compose(): { weights: WeightMap; overlays: Map<string, RowOverlay> } {
     const weights = new Map(this.base.weights);
-    for (const param of this.params) weights.set(param.tensor, this.composeOne(param, param.value));
-    return weights;
+    const overlays = new Map<string, RowOverlay>();
+    for (const param of this.params) {
+      if (param.rows) overlays.set(param.tensor, { ids: param.rows.ids, rows: param.value as tf.Tensor as tf.Tensor2D });
+      else weights.set(param.tensor, param.value);
+    }
+    return { weights, overlays };
+  }
+
+  /**
+   * The current value of the whole matrix `name` (a vocab-sized concat when row deltas train; for
+   * diagnostics such as drift, not for every step). Call inside tf.tidy.
+   */
+  matrix(name: string): tf.Tensor {
+    const param = this.params.find((p) => p.tensor === name);
+    return param ? this.composeOne(param, param.value) : this.baseTensor(name);
   }
 
   /** Clones of the current values (cheap: a clone shares memory until the variable is reassigned). */
@@ -145,8 +159,7 @@ export class TrainableParameters {
 
   /**
    * Base rows and delta rows concatenated in id order: slices of the frozen base between the runs of
-   * new ids, slices of the delta for the runs. The gradient of concat/slice hands each delta row
-   * exactly its row of the upstream gradient; nothing of size vocab is kept between steps.
+   * new ids, slices of the delta for the runs.
    */
   private composeOne(param: TrainableParameter, value: tf.Tensor): tf.Tensor {
     if (!param.rows) return value;

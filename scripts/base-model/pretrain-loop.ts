@@ -66,7 +66,7 @@ export async function pretrain(
       const inputs = tf.tensor2d(batch.inputs, shape, "int32");
       const targets = tf.tensor2d(batch.targets, shape, "int32");
       const { value: loss, grads } = tf.variableGrads(
-        () => tf.tidy(() => crossEntropy(model.forward(parameters.compose(), inputs), targets).loss),
+        () => tf.tidy(() => crossEntropy(model.forward(parameters.compose().weights, inputs), targets).loss),
         variables,
       );
       const clipped = clipGradients(grads, options.clipNorm);
@@ -90,7 +90,7 @@ export async function pretrain(
         intervalStart = Date.now();
       }
       if (done % options.evalEvery === 0 || done === options.steps) {
-        const weights = parameters.compose(); // whole tensors: the variables themselves, nothing to dispose
+        const weights = parameters.compose().weights; // whole tensors: the variables themselves, nothing to dispose
         const evalLoss = heldOutLoss(model, weights, heldOut);
         hooks.log({ step: done, eval_loss: evalLoss, eval_perplexity: Math.exp(evalLoss) });
         await hooks.checkpoint(weights, done);

@@ -12,6 +12,8 @@ const CASES: Array<[number[], number[], boolean, boolean]> = [
   [[4, 6, 9], [4, 6, 10], true, false],
   [[2, 6, 9], [2, 10, 6], true, true],
   [[13, 5], [3, 5], false, true],
+  [[6, 7], [2500, 7], false, true], // B transposed in 1024-row chunks, with a remainder chunk
+  [[2, 7, 6], [2, 2100, 7], true, true],
 ];
 
 describe("wasm batched matMul kernel", () => {

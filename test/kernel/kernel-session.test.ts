@@ -240,7 +240,8 @@ describe("tokenlab kernel over zeromq", function () {
 
     const openId = await client.send("shell", "comm_open", { comm_id: "c-1", target_name: "echo", data: { name: "frontend" } });
     const greeting = ofType(await client.iopubFor(openId), "comm_msg");
-    assert.deepEqual(content<{ comm_id: string; data: unknown }>(greeting[0]), { comm_id: "c-1", data: { hello: "frontend" }, metadata: {} });
+    assert.deepEqual(content<{ comm_id: string; data: unknown }>(greeting[0]), { comm_id: "c-1", data: { hello: "frontend" } });
+    assert.deepEqual(greeting[0].metadata, {}, "comm metadata travels as the message's metadata, as in ipykernel");
 
     const info = content<{ comms: Record<string, { target_name: string }> }>(await client.request("shell", "comm_info_request", { target_name: "echo" }));
     assert.deepEqual(info.comms, { "c-1": { target_name: "echo" } });

@@ -194,9 +194,9 @@ describe("train()", function () {
     assert.equal(result.model, result.best!.model);
     // The returned weights really are the best step's: re-evaluate them independently of the run.
     const newIds = new Set(fx.newIds);
-    const again = evaluateLoss(result.model, () => result.model.weights, fx.data.eval, 4, newIds).all;
+    const again = evaluateLoss(result.model, () => ({ weights: result.model.weights }), fx.data.eval, 4, newIds).all;
     assert.ok(Math.abs(again - result.best!.evalLoss) < 1e-5, `${again} vs ${result.best!.evalLoss}`);
-    const latest = evaluateLoss(result.latest, () => result.latest.weights, fx.data.eval, 4, newIds).all;
+    const latest = evaluateLoss(result.latest, () => ({ weights: result.latest.weights }), fx.data.eval, 4, newIds).all;
     assert.ok(Math.abs(latest - losses[losses.length - 1]) < 1e-5);
     run.dispose();
     disposeModels(fx.model, result.latest, result.best?.model);

@@ -7,7 +7,7 @@ import { activation } from "../layers/activations";
 import { attentionBias, mergeHeads, scaledDotProductAttention, splitHeads } from "../layers/attention";
 import { linear } from "../layers/linear";
 import { layerNorm } from "../layers/normalization";
-import { outputLogits } from "../llama/llama-family";
+import { embed, outputLogits } from "../layers/embedding";
 
 /**
  * GPT-2: learned position embeddings, pre-LayerNorm blocks, fused q/k/v projection. Its Conv1D
@@ -91,7 +91,9 @@ export const GPT2: ModelFamily = {
     const positions = tf.range(offset, offset + length, 1, "int32");
     const cache: KvCache = [];
 
-    let h = tf.add(tf.gather(w("transformer.wte.weight"), inputIds), tf.gather(w("transformer.wpe.weight"), positions)); // [B, T, h]
+    const overlay = (name: string) => options.overlays?.get(name);
+    const wte = "transformer.wte.weight";
+    let h = tf.add(embed(w(wte), inputIds, overlay(wte)), tf.gather(w("transformer.wpe.weight"), positions)); // [B, T, h]
     for (let i = 0; i < config.numLayers; i++) {
       const p = `transformer.h.${i}.`;
       const x = layerNorm(h, w(`${p}ln_1.weight`), w(`${p}ln_1.bias`), eps);
@@ -113,7 +115,7 @@ export const GPT2: ModelFamily = {
       h = tf.add(h, linear(hidden, w(`${p}mlp.c_proj.weight`), w(`${p}mlp.c_proj.bias`)));
     }
     h = layerNorm(h, w("transformer.ln_f.weight"), w("transformer.ln_f.bias"), eps);
-    const head = config.tieWordEmbeddings ? w("transformer.wte.weight") : w("lm_head.weight");
-    return { logits: outputLogits(h, head), cache };
+    const head = config.tieWordEmbeddings ? wte : "lm_head.weight";
+    return { logits: outputLogits(h, w(head), overlay(head)), cache };
   },
 };

@@ -9,8 +9,8 @@ export function swapLastAxes(x: tf.Tensor): tf.Tensor {
 
 /**
  * a·b for equal-rank a [..., m, k] and b [..., k, n], with a gradient made of untransposed
- * matMuls. tfjs' own gradient uses matMul(…, transposeA/B), which on wasm runs ~10× slower than
- * an explicit transpose followed by a plain matMul.
+ * matMuls; for attention, where both inputs always need their gradient. (`linear` uses tf.matMul:
+ * its gradient is lazy per input, so a frozen weight gets no gradient computed.)
  */
 export const matMul = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
   const [a, b, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
@@ -28,7 +28,7 @@ export const matMul = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>
 export function linear(x: tf.Tensor, w: tf.Tensor, bias?: tf.Tensor): tf.Tensor {
   const [inFeatures, outFeatures] = w.shape;
   const leading = x.shape.slice(0, -1);
-  const y = matMul(tf.reshape(x, [-1, inFeatures]), w); // [N, out]
+  const y = tf.matMul(tf.reshape(x, [-1, inFeatures]), w); // [N, out]
   const withBias = bias ? tf.add(y, bias) : y;
   return tf.reshape(withBias, [...leading, outFeatures]);
 }

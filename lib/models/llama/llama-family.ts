@@ -5,7 +5,9 @@ import type { ModelConfig } from "../model-config";
 import { parseModelConfig } from "../parse-model-config";
 import { activation } from "../layers/activations";
 import { attentionBias, mergeHeads, scaledDotProductAttention, splitHeads } from "../layers/attention";
-import { linear, matMul } from "../layers/linear";
+import { checkpointed } from "../layers/checkpoint";
+import { embed, outputLogits } from "../layers/embedding";
+import { linear } from "../layers/linear";
 import { rmsNorm } from "../layers/normalization";
 import { applyRope, ropeSettings, ropeTables } from "../layers/rope";
 
@@ -113,6 +115,7 @@ export function llamaFamily(variant: LlamaVariant): ModelFamily {
     },
 
     run(config, weights, inputIds, options: RunOptions = {}) {
+      const layout = this.layout(config);
       const w = (name: string) => weights.get(name)!;
       const optional = (name: string) => weights.get(name);
       const eps = Number(config.raw.rms_norm_eps ?? 1e-6);
@@ -129,44 +132,52 @@ export function llamaFamily(variant: LlamaVariant): ModelFamily {
       const { cos, sin } = ropeTables(ropeSettings(config.raw, hd, config.maxPositionEmbeddings), offset, length);
       const cache: KvCache = [];
 
-      let h = tf.gather(w("model.embed_tokens.weight"), inputIds); // [B, T, h]
+      const overlay = (name: string) => options.overlays?.get(name);
+      let h = embed(w("model.embed_tokens.weight"), inputIds, overlay("model.embed_tokens.weight")); // [B, T, h]
+      for (let i = 0; i < config.numLayers; i++) biasFor(i); // made outside the per-block tidy below
       for (let i = 0; i < config.numLayers; i++) {
-        const p = `model.layers.${i}.`;
-        const x = rmsNorm(h, w(`${p}input_layernorm.weight`), eps);
-        const project = (m: string) => linear(x, w(`${p}self_attn.${m}.weight`), optional(`${p}self_attn.${m}.bias`));
-        let q = splitHeads(project("q_proj"), nh, hd); // [B, nh, T, hd]
-        let k = splitHeads(project("k_proj"), nkv, hd); // [B, nkv, T, hd]
-        let v = splitHeads(project("v_proj"), nkv, hd);
-        if (variant.qkNorm) {
-          q = rmsNorm(q, w(`${p}self_attn.q_norm.weight`), eps);
-          k = rmsNorm(k, w(`${p}self_attn.k_norm.weight`), eps);
-        }
-        q = applyRope(q, cos, sin);
-        k = applyRope(k, cos, sin);
-        const past = options.cache?.[i];
-        if (past) {
-          k = tf.concat([past.key, k], 2); // [B, nkv, S, hd]
-          v = tf.concat([past.value, v], 2);
-        }
-        cache.push({ key: k, value: v });
-        const attended = scaledDotProductAttention(q, k, v, biasFor(i));
-        h = tf.add(h, linear(mergeHeads(attended), w(`${p}self_attn.o_proj.weight`), optional(`${p}self_attn.o_proj.bias`)));
+        // Each block in its own tidy: under a gradient tape, what the backward pass needs is kept by
+        // tfjs as saved (reference-counted) clones, so the block's other intermediates — attention
+        // scores before softmax, norm internals... — are freed here instead of at the end of the step.
+        const runBlock = (previous: tf.Tensor, constants: readonly tf.Tensor[]) => tf.tidy(() => {
+          const [blockCos, blockSin, bias] = constants as [tf.Tensor2D, tf.Tensor2D, tf.Tensor];
+          const p = `model.layers.${i}.`;
+          const x = rmsNorm(previous, w(`${p}input_layernorm.weight`), eps);
+          const project = (m: string) => linear(x, w(`${p}self_attn.${m}.weight`), optional(`${p}self_attn.${m}.bias`));
+          let q = splitHeads(project("q_proj"), nh, hd); // [B, nh, T, hd]
+          let k = splitHeads(project("k_proj"), nkv, hd); // [B, nkv, T, hd]
+          let v = splitHeads(project("v_proj"), nkv, hd);
+          if (variant.qkNorm) {
+            q = rmsNorm(q, w(`${p}self_attn.q_norm.weight`), eps);
+            k = rmsNorm(k, w(`${p}self_attn.k_norm.weight`), eps);
+          }
+          q = applyRope(q, blockCos, blockSin);
+          k = applyRope(k, blockCos, blockSin);
+          const past = options.cache?.[i];
+          if (past) {
+            k = tf.concat([past.key, k], 2); // [B, nkv, S, hd]
+            v = tf.concat([past.value, v], 2);
+          }
+          const attended = scaledDotProductAttention(q, k, v, bias);
+          const mid = tf.add(previous, linear(mergeHeads(attended), w(`${p}self_attn.o_proj.weight`), optional(`${p}self_attn.o_proj.bias`)));
 
-        const y = rmsNorm(h, w(`${p}post_attention_layernorm.weight`), eps);
-        const gated = tf.mul(act(linear(y, w(`${p}mlp.gate_proj.weight`))), linear(y, w(`${p}mlp.up_proj.weight`)));
-        h = tf.add(h, linear(gated, w(`${p}mlp.down_proj.weight`)));
+          const y = rmsNorm(mid, w(`${p}post_attention_layernorm.weight`), eps);
+          const gated = tf.mul(act(linear(y, w(`${p}mlp.gate_proj.weight`))), linear(y, w(`${p}mlp.up_proj.weight`)));
+          return { h: tf.add(mid, linear(gated, w(`${p}mlp.down_proj.weight`))), key: k, value: v };
+        });
+        if (options.checkpointBlocks) {
+          const { attention, mlp, norms } = layout.blocks[i];
+          const trainable = [...attention, ...mlp, ...norms].map(w).filter((t) => t instanceof tf.Variable);
+          h = checkpointed((x, constants) => runBlock(x, constants).h, h, [cos, sin, biasFor(i)], trainable);
+          continue;
+        }
+        const block = runBlock(h, [cos, sin, biasFor(i)]);
+        cache.push({ key: block.key, value: block.value });
+        h = block.h;
       }
       h = rmsNorm(h, w("model.norm.weight"), eps);
-      const head = config.tieWordEmbeddings ? w("model.embed_tokens.weight") : w("lm_head.weight");
-      return { logits: outputLogits(h, head), cache };
+      const head = config.tieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight";
+      return { logits: outputLogits(h, w(head), overlay(head)), cache };
     },
   };
 }
-
-/** h [B, T, hidden] · headᵀ with head [vocabRows, hidden] → [B, T, vocabRows]. */
-export function outputLogits(h: tf.Tensor, head: tf.Tensor): tf.Tensor3D {
-  const [b, t, hidden] = h.shape;
-  const logits = matMul(tf.reshape(h, [-1, hidden]), tf.transpose(head)); // [B·T, vocabRows]
-  return tf.reshape(logits, [b, t, head.shape[0]]);
-}
-

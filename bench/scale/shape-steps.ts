@@ -1,0 +1,131 @@
+/**
+ * Child process of the real-size benchmark: runs tokenlab's steps on one checkpoint and prints one
+ * JSON line per step on stdout, so the parent keeps every figure measured before a crash (a wasm
+ * abort ends this process, not the benchmark).
+ *
+ *   node --import tsx bench/scale/shape-steps.ts JOB.json
+ *
+ * JOB.json: {dir, saveDir, steps, batch: {inputIds, labels}, newTokens, expectedNewIds}. "load" and
+ * "addTokens" always run first (every other step needs the extended model); then `steps` in order,
+ * until one fails. A line: {step, seconds?, runs_s?, error?, peak_rss_mb, ...}.
+ */
+import * as fs from "node:fs";
+import * as tf from "@tensorflow/tfjs-core";
+import { loadModel, saveModel } from "../../lib/models/load-model";
+import type { TransformerLM } from "../../lib/models/transformer-lm";
+import { addTokens } from "../../lib/tokens/add-tokens";
+import type { AddTokensResult } from "../../lib/tokens/add-tokens-result";
+import { train } from "../../lib/train/train";
+import type { TrainOptions } from "../../lib/train/train-options";
+import type { TrainingData } from "../../lib/data/prepare-data";
+
+export type StepName = "load" | "addTokens" | "forward" | "newRowsStep" | "gradualStep" | "save";
+
+export interface ShapeJob {
+  dir: string;
+  saveDir: string;
+  steps: StepName[];
+  batch: { inputIds: number[]; labels: number[] };
+  newTokens: string[];
+  expectedNewIds: number[];
+}
+
+/** Repetitions of forward and of training steps; the figure is the fastest (the first warms up). */
+const RUNS = 2;
+
+function report(step: StepName, fields: Record<string, unknown>): void {
+  const peak = Math.round(process.resourceUsage().maxRSS / 1024); // maxRSS is in KiB
+  process.stdout.write(JSON.stringify({ step, ...fields, peak_rss_mb: peak }) + "\n");
+}
+
+function seconds(start: number): number {
+  return Number(((performance.now() - start) / 1000).toFixed(3));
+}
+
+function timedRuns(runs: number[]): { seconds: number; runs_s: number[] } {
+  return { seconds: Math.min(...runs), runs_s: runs };
+}
+
+/** Per-step seconds of a training run of RUNS steps (the run's records are cumulative). */
+async function trainSteps(result: AddTokensResult, data: TrainingData, options: TrainOptions): Promise<number[]> {
+  const cumulative: number[] = [];
+  const trained = await train(result, data, { ...options, steps: RUNS, batchSize: 1, display: false, driftEvery: 0, onStep: (r) => cumulative.push(r.seconds) });
+  const shared = new Set(result.model.weights.values()); // frozen tensors stay; only the trained ones are freed
+  for (const model of [trained.model, trained.latest]) for (const t of model.weights.values()) if (!shared.has(t) && !t.isDisposed) t.dispose();
+  return cumulative.map((s, i) => Number((s - (cumulative[i - 1] ?? 0)).toFixed(3)));
+}
+
+async function main(): Promise<void> {
+  const job: ShapeJob = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
+  let start = performance.now();
+  let base: TransformerLM;
+  try {
+    base = await loadModel(job.dir);
+  } catch (error) {
+    report("load", { error: String(error) });
+    return;
+  }
+  report("load", { seconds: seconds(start) });
+
+  start = performance.now();
+  let result: AddTokensResult;
+  try {
+    result = addTokens(base, job.newTokens);
+  } catch (error) {
+    report("addTokens", { error: String(error) });
+    return;
+  }
+  const elapsed = seconds(start);
+  if (JSON.stringify(result.newIds) !== JSON.stringify(job.expectedNewIds)) {
+    report("addTokens", { error: `new ids ${result.newIds} differ from the ${job.expectedNewIds} the batch was built with` });
+    return;
+  }
+  report("addTokens", { seconds: elapsed, new_ids: result.newIds, rows: result.model.weights.get(result.model.layout.embedding)!.shape[0] });
+
+  const { inputIds, labels } = job.batch;
+  const data: TrainingData = { train: [{ inputIds, labels, attentionMask: inputIds.map(() => 1) }], eval: [], seqLen: inputIds.length };
+  const steps: Record<Exclude<StepName, "load" | "addTokens">, () => Promise<Record<string, unknown>>> = {
+    forward: async () => {
+      const ids = tf.tensor2d([inputIds], undefined, "int32");
+      const runs: number[] = [];
+      for (let i = 0; i < RUNS; i++) {
+        const begin = performance.now();
+        // Nothing returned from tidy: it would walk the 39M-entry logits array looking for tensors.
+        tf.tidy(() => {
+          result.model.forward(result.model.weights, ids).dataSync();
+        });
+        runs.push(seconds(begin));
+      }
+      ids.dispose();
+      return timedRuns(runs);
+    },
+    newRowsStep: async () => timedRuns(await trainSteps(result, data, { strategy: "new-rows" })),
+    // Step 1 trains the new rows; unfreezing every step opens the top block (+ final norm) for step 2.
+    gradualStep: async () => {
+      const runs = await trainSteps(result, data, { strategy: "gradual", unfreeze: { every: 1 } });
+      return { seconds: runs[runs.length - 1], runs_s: runs, note: "last step: new rows + top block unfrozen" };
+    },
+    save: async () => {
+      const begin = performance.now();
+      await saveModel(result.model, job.saveDir);
+      const elapsedSave = seconds(begin);
+      fs.rmSync(job.saveDir, { recursive: true, force: true }); // gigabytes the cache does not need
+      return { seconds: elapsedSave };
+    },
+  };
+  for (const step of job.steps) {
+    if (step === "load" || step === "addTokens") continue;
+    try {
+      report(step, await steps[step]());
+    } catch (error) {
+      // A wasm out-of-memory leaves the module's heap unusable: the parent resumes in a fresh process.
+      report(step, { error: String(error) });
+      return;
+    }
+  }
+}
+
+main().catch((error) => {
+  process.stderr.write(`${error?.stack ?? error}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,77 @@
+import * as tf from "@tensorflow/tfjs-core";
+
+/**
+ * Rows `ids` of a [vocabRows, hidden] matrix replaced by `rows` [k, hidden] without building the
+ * replaced matrix (PEFT TrainableTokens): lookups and logits read the frozen matrix for every other
+ * id. Training new rows differentiates through `rows` only, so nothing of size vocabRows × hidden is
+ * copied, and gradients and optimizer state stay O(k·hidden).
+ */
+export interface RowOverlay {
+  /** Distinct ids, sorted ascending, all < vocabRows. */
+  ids: readonly number[];
+  rows: tf.Tensor2D;
+}
+
+/** Overlays by Hugging Face tensor name (the embedding, an untied head). */
+export type RowOverlays = ReadonlyMap<string, RowOverlay>;
+
+/** Embedding lookup: rows of `matrix` [vocabRows, hidden] for `inputIds` [B, T] → [B, T, hidden]. */
+export function embed(matrix: tf.Tensor, inputIds: tf.Tensor, overlay?: RowOverlay): tf.Tensor {
+  const looked = tf.gather(matrix, inputIds);
+  if (!overlay) return looked;
+  const slot = new Map(overlay.ids.map((id, j) => [id, j]));
+  const ids = inputIds.dataSync();
+  if (!ids.some((id) => slot.has(id))) return looked;
+  const local = Int32Array.from(ids, (id) => slot.get(id) ?? 0);
+  const isNew = Float32Array.from(ids, (id) => (slot.has(id) ? 1 : 0));
+  const newMask = tf.tensor(isNew, [...inputIds.shape, 1]); // [B, T, 1]
+  const fromRows = tf.gather(overlay.rows, tf.tensor(local, inputIds.shape, "int32")); // [B, T, hidden]
+  return tf.add(tf.mul(looked, tf.sub(1, newMask)), tf.mul(fromRows, newMask));
+}
+
+/**
+ * Logits h [B, T, hidden] · headᵀ with head [vocabRows, hidden] → [B, T, vocabRows]. The product
+ * is a transposed-B matMul, so the head is read in place (see wasm-batch-matmul.ts), never copied.
+ */
+export function outputLogits(h: tf.Tensor, head: tf.Tensor, overlay?: RowOverlay): tf.Tensor3D {
+  const [b, t, hidden] = h.shape;
+  const x = tf.reshape(h, [-1, hidden]); // [B·T, hidden]
+  const logits = overlay ? overlayLogits(x, head, overlay) : tf.matMul(x, head, false, true); // [B·T, vocabRows]
+  return tf.reshape(logits, [b, t, head.shape[0]]);
+}
+
+/**
+ * x [N, hidden] · (head with rows `ids` replaced by overlay.rows)ᵀ → [N, V], differentiable in x
+ * and overlay.rows; the head is frozen (a matrix that trains whole has no overlay). One op with its
+ * own gradient so that only the result outlives it: x·headᵀ is scattered into and released at
+ * once instead of being held, with the [N, V] gradients, until the training step ends.
+ */
+function overlayLogits(x: tf.Tensor, head: tf.Tensor, overlay: RowOverlay): tf.Tensor {
+  const { ids } = overlay;
+  const positions = x.shape[0]!;
+  const vocab = head.shape[0]!;
+  const flat = new Int32Array(positions * ids.length); // row-major like x·rowsᵀ: (i, j) → i·V + ids[j]
+  for (let i = 0; i < positions; i++) ids.forEach((id, j) => (flat[i * ids.length + j] = i * vocab + id));
+  const keep = new Float32Array(vocab).fill(1); // 0 at the replaced columns: their head rows take no gradient
+  for (const id of ids) keep[id] = 0;
+  const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [input, rows, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    save([input, rows]);
+    const value = tf.tidy(() => {
+      const fromHead = tf.reshape(tf.matMul(input, head, false, true), [-1]);
+      const fromRows = tf.reshape(tf.matMul(input, rows, false, true), [-1]);
+      return tf.reshape(tf.tensorScatterUpdate(fromHead, tf.tensor2d(flat, [flat.length, 1], "int32"), fromRows), [positions, vocab]);
+    });
+    return {
+      value,
+      // Index tensors are made here: tensors of the forward scope are gone when the gradient runs.
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [savedInput, savedRows] = saved;
+        const dyRows = tf.gather(dy, tf.tensor1d(Int32Array.from(ids), "int32"), 1); // [N, k]
+        const dx = tf.add(tf.matMul(tf.mul(dy, tf.tensor1d(keep)), head), tf.matMul(dyRows, savedRows));
+        return [dx, tf.matMul(dyRows, savedInput, true, false)];
+      },
+    };
+  });
+  return op(x, overlay.rows);
+}
