@@ -47,6 +47,8 @@ export { Run } from "./train/run";
 export type { TrainResult } from "./train/run";
 export type { TrainOptions, Strategy } from "./train/train-options";
 export { layerGroups, selectGroups } from "./train/layer-groups";
+export { lossFluctuation, FLUCTUATION_THRESHOLD } from "./train/loss-fluctuation";
+export type { LossFluctuation } from "./train/loss-fluctuation";
 export type { LayerGroup } from "./train/layer-groups";
 
 // Export to a cluster engine (LLaMA-Factory, Trainer + PEFT)
@@ -67,8 +69,13 @@ export type { RunState } from "./train/run-state";
 
 // Analysis
 export { plotDrift } from "./analysis/plot-drift";
-export { compareInits } from "./analysis/compare-inits";
-export { evaluate } from "./analysis/evaluate";
+export { compareInits, InitComparison } from "./analysis/compare-inits";
+export type { CompareInitsOptions, InitVariant } from "./analysis/compare-inits";
+export { evaluate, EvaluationReport } from "./analysis/evaluate";
+export type { EvaluationMetrics, EvaluateOptions } from "./analysis/evaluate";
+export type { PlainTextEffects } from "./analysis/plain-text-effects";
+export { meanInterval, pairedDifference, withinNoise, seedTable, formatMeanSd, formatInterval } from "./analysis/seed-statistics";
+export type { Interval, SeedRecord } from "./analysis/seed-statistics";
 
 // Display objects (render through Symbol.for("Jupyter.display"))
 export { JUPYTER_DISPLAY, isDisplayable } from "./display/mime-bundle";

@@ -8,9 +8,9 @@ import { TokenlabError } from "../errors/tokenlab-error";
 import { optionChecks } from "../errors/option-checks";
 import { assertNotDisposed, assertTokenIds, type CausalLM } from "../models/causal-lm";
 import { assertSequenceFits } from "../models/model-config";
-import { tokenLogProbs } from "../models/token-log-probs";
 import { batchTensors } from "../train/train-step";
 import { crossEntropy } from "../train/cross-entropy";
+import { plainTextEffects, type PlainTextEffects } from "./plain-text-effects";
 
 /** Evaluation data: packed rows, TrainingData (its eval rows), or a source prepared with the model's tokenizer. */
 export type EvalData = readonly PackedSequence[] | TrainingData | string | ReadonlyArray<string | Example>;
@@ -18,9 +18,9 @@ export type EvalData = readonly PackedSequence[] | TrainingData | string | Reado
 export interface EvaluateOptions {
   /** Ids of the added tokens (default: what an addTokens result carries, else none). */
   newIds?: readonly number[];
-  /** Held-out plain text for perplexity (forgetting) and KL; same forms as `data`. */
+  /** Held-out text without new tokens, for forgetting and the mass taken by new tokens; same forms as `data`. */
   plainText?: EvalData;
-  /** The model before adding tokens / training: KL(p_base ‖ p_model) on the plain text. */
+  /** The model before adding tokens / training: KL(p_base ‖ p_model) and forgetting on the plain text. */
   base?: CausalLM;
   batchSize?: number;
   seqLen?: number;
@@ -38,7 +38,7 @@ export interface TokenEmission {
   f1: number;
 }
 
-export interface EvaluationMetrics {
+export interface EvaluationMetrics extends Omit<PlainTextEffects, "positions"> {
   /** Mean loss and argmax accuracy over positions whose target is a new token. */
   newTokenLoss: number;
   newTokenAccuracy: number;
@@ -47,10 +47,8 @@ export interface EvaluationMetrics {
   loss: number;
   accuracy: number;
   positions: number;
-  /** exp(mean loss) on the held-out plain text (NaN without plainText). */
-  plainTextPerplexity: number;
-  /** Mean KL(p_base ‖ p_model) in nats over the plain text's target positions (NaN without base or text). */
-  klToBase: number;
+  /** Target positions of the plain text (0 without plainText; its figures are then NaN). */
+  plainTextPositions: number;
   /** Emission of each new token under greedy decoding at the gold positions. */
   emissions: TokenEmission[];
 }
@@ -58,8 +56,10 @@ export interface EvaluationMetrics {
 /**
  * Metrics made for new tokens (teacher-forced: at every target position the model sees the gold
  * prefix): loss and next-token accuracy on new-token targets, precision / recall / F1 of each new
- * token's emission when the argmax is taken at each position, plain-text perplexity (did it forget?)
- * and KL to the base model. Displays as two tables.
+ * token's emission when the argmax is taken at each position, and on plain text (without new tokens)
+ * the two effects of adding tokens kept apart (see PlainTextEffects): the probability the new tokens
+ * take, and forgetting over the base vocabulary; the full-softmax perplexity and KL mix both.
+ * Displays as three tables.
  */
 export function evaluate(model: CausalLM | { model: CausalLM; newIds: readonly number[] }, data: EvalData, options: EvaluateOptions = {}): EvaluationReport {
   const target = "model" in model && "newIds" in model ? model.model : (model as CausalLM);
@@ -97,20 +97,8 @@ export function evaluate(model: CausalLM | { model: CausalLM; newIds: readonly n
     });
   });
 
-  let plainTextPerplexity = NaN;
-  let klToBase = NaN;
-  if (options.plainText !== undefined) {
-    const plainRows = toRows(target, options.plainText, options.seqLen);
-    let sum = 0;
-    let n = 0;
-    forEachBatch(target, plainRows, batchSize, (labels, nll) =>
-      labels.forEach((label, i) => {
-        if (label !== IGNORE_INDEX) (sum += nll[i]), n++;
-      }),
-    );
-    plainTextPerplexity = n > 0 ? Math.exp(sum / n) : NaN;
-    if (options.base) klToBase = meanKl(options.base, target, plainRows, batchSize);
-  }
+  const plain = options.plainText !== undefined ? plainTextEffects(target, options.base, toRows(target, options.plainText, options.seqLen), newIds, batchSize) : noPlainText(newIds);
+  const { positions: plainTextPositions, ...plainFigures } = plain;
 
   const emissions = newIds.map((id): TokenEmission => {
     const c = perToken.get(id)!;
@@ -126,8 +114,8 @@ export function evaluate(model: CausalLM | { model: CausalLM; newIds: readonly n
     loss: counts.count > 0 ? counts.loss / counts.count : NaN,
     accuracy: counts.count > 0 ? counts.correct / counts.count : NaN,
     positions: counts.count,
-    plainTextPerplexity,
-    klToBase,
+    ...plainFigures,
+    plainTextPositions,
     emissions,
   });
 }
@@ -146,8 +134,25 @@ export class EvaluationReport {
         ["new-token target positions", m.newTokenPositions],
         ["loss (all targets)", m.loss],
         ["accuracy (all targets)", m.accuracy],
-        ["plain-text perplexity", m.plainTextPerplexity],
-        ["KL(base ‖ model) per position", m.klToBase],
+      ],
+    });
+  }
+
+  /** The plain-text figures: forgetting and stolen mass apart, then the full-softmax figures that mix them. */
+  plainTextTable(): Table {
+    const m = this.metrics;
+    const which = m.newTokenMass.map((t) => `${t.token} ${t.mean.toPrecision(3)}`).join(", ");
+    return new Table({
+      title: `plain text (no new tokens, ${m.plainTextPositions} positions): forgetting vs mass taken by the new tokens`,
+      columns: ["metric", "value", "meaning"],
+      rows: [
+        ["forgetting: KL(base ‖ model) over the base vocabulary", m.forgettingKl, "both renormalized without the new ids; 0 = nothing forgotten"],
+        ["forgetting: perplexity over the base vocabulary", m.baseVocabPerplexity, "model renormalized without the new ids"],
+        ["base model perplexity", m.basePerplexity, "the reference before training"],
+        ["mass on new tokens, mean per position", m.newTokenMassMean, which ? `per token: ${which}` : ""],
+        ["mass on new tokens, max per position", m.newTokenMassMax, ""],
+        ["full softmax: perplexity", m.plainTextPerplexity, "new tokens included: forgetting + mass taken"],
+        ["full softmax: KL(base ‖ model)", m.klToBase, "= forgetting KL + mean −log(1 − mass on new)"],
       ],
     });
   }
@@ -161,7 +166,7 @@ export class EvaluationReport {
   }
 
   [JUPYTER_DISPLAY](): MimeBundle {
-    const tables = [this.summary(), this.emissionTable()];
+    const tables = [this.summary(), ...(this.metrics.plainTextPositions > 0 ? [this.plainTextTable()] : []), this.emissionTable()];
     return { "text/html": tables.map((t) => t.toHTML()).join("\n"), "text/plain": tables.map((t) => t.toString()).join("\n\n") };
   }
 }
@@ -192,29 +197,16 @@ function forEachBatch(
   }
 }
 
-/** Mean over target positions of KL(p_base ‖ p_model), both distributions over tokens only (no padding rows). */
-function meanKl(base: CausalLM, model: CausalLM, rows: readonly PackedSequence[], batchSize: number): number {
-  let sum = 0;
-  let n = 0;
-  for (let i = 0; i < rows.length; i += batchSize) {
-    const batch = rows.slice(i, i + batchSize);
-    const baseRows = base.weights.get(base.layout.embedding)!.shape[0];
-    const unknown = batch.flatMap((row) => row.inputIds).find((id) => id >= baseRows);
-    if (unknown !== undefined) throw new TokenlabError(`the plain text contains token id ${unknown}, which the base model does not have; KL needs text without new tokens`, { id: unknown });
-    const { inputIds, attentionMask, labels } = batchTensors(batch);
-    const kl = tf.tidy(() => {
-      const baseLog = tokenLogProbs(base.forward(base.weights, inputIds, attentionMask), base.tokenizer); // [B, T, Vb]
-      const modelLog = tokenLogProbs(model.forward(model.weights, inputIds, attentionMask), model.tokenizer); // [B, T, Vm ≥ Vb]
-      const shared = tf.slice(modelLog, [0, 0, 0], [-1, -1, baseLog.shape[2]]);
-      // p_base is 0 on its padding rows and on the model's extra ids, so they add nothing to
-      // KL(p_base ‖ p_model); the model's mass there still counts, through its normalization.
-      return tf.sum(tf.mul(tf.exp(baseLog), tf.sub(baseLog, shared)), -1); // [B, T]
-    });
-    const values = kl.dataSync();
-    batch.flatMap((row) => row.labels).forEach((label, j) => {
-      if (label !== IGNORE_INDEX) (sum += values[j]), n++;
-    });
-    tf.dispose([kl, inputIds, attentionMask, labels]);
-  }
-  return n > 0 ? sum / n : NaN;
+function noPlainText(newIds: readonly number[]): PlainTextEffects {
+  return {
+    positions: 0,
+    plainTextPerplexity: NaN,
+    klToBase: NaN,
+    newTokenMassMean: NaN,
+    newTokenMassMax: NaN,
+    newTokenMass: newIds.map((id) => ({ id, token: "", mean: NaN, max: NaN })),
+    baseVocabPerplexity: NaN,
+    forgettingKl: NaN,
+    basePerplexity: NaN,
+  };
 }

@@ -29,8 +29,11 @@ export interface RecipeFigures {
   /** The run's records (absent when the source is not a run). */
   run?: RunFigures;
   /** `evaluate(...)` metrics passed to exportRecipe (new-token accuracy, plain-text perplexity …). */
-  evaluation?: Omit<EvaluationMetrics, "emissions">;
+  evaluation?: ScalarMetrics;
 }
+
+/** The evaluation figures that are single numbers (the per-token lists stay in the notebook). */
+type ScalarMetrics = Omit<EvaluationMetrics, "emissions" | "newTokenMass">;
 
 export interface RunFigures {
   status: string;
@@ -161,7 +164,7 @@ function runFigures(run: Run): RunFigures | undefined {
   };
 }
 
-function withoutEmissions(metrics: EvaluationMetrics): Omit<EvaluationMetrics, "emissions"> {
-  const { emissions: _emissions, ...rest } = metrics;
+function withoutEmissions(metrics: EvaluationMetrics): ScalarMetrics {
+  const { emissions: _emissions, newTokenMass: _newTokenMass, ...rest } = metrics;
   return rest;
 }

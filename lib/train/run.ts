@@ -22,6 +22,7 @@ import { disposeSnapshot, TrainableParameters, type Snapshot } from "./trainable
 import { TrainingError } from "./training-error";
 import { trainingChart } from "./training-chart";
 import { TrainingMonitor } from "./training-monitor";
+import { fluctuationVerdict, lossFluctuation } from "./loss-fluctuation";
 import { RunControls } from "./run-controls";
 import { initialUnfreezeState, stepUnfreeze, type UnfreezeState } from "./unfreeze-schedule";
 
@@ -277,6 +278,10 @@ export class Run implements PromiseLike<TrainResult>, Displayable {
       ["new-token loss first → last", first && last ? `${formatNumber(first.newTokenLoss)} → ${formatNumber(last.newTokenLoss)}` : "–"],
       ["eval loss first → last", this.evals.length > 0 ? `${formatNumber(this.evals[0].loss)} → ${formatNumber(this.evals[this.evals.length - 1].loss)}` : "–"],
       ["best eval loss", this.best ? `${formatNumber(this.best.record.loss)} at step ${this.best.record.step}` : "–"],
+      [
+        "new-token loss fluctuation",
+        fluctuationVerdict(lossFluctuation(this.history.map((h) => h.newTokenLoss), this.base.tokenizer.size), this.history.map((h) => h.step)),
+      ],
     ];
     for (const event of this.events.filter((e) => e.kind === "unfreeze")) rows.push([`unfrozen at step ${event.step}`, (event.groups ?? []).join(", ")]);
     return new Table({ columns: ["", "value"], rows, title: this.setup.title ?? "training run" });
@@ -284,7 +289,7 @@ export class Run implements PromiseLike<TrainResult>, Displayable {
 
   /** The training chart (losses, gradient norms per group, learning rate) of everything so far. */
   chart(): Figure {
-    return trainingChart(this.history, this.evals, this.events, this.setup.title ?? "training");
+    return trainingChart(this.history, this.evals, this.events, this.setup.title ?? "training", this.base.tokenizer.size);
   }
 
   /** Chart and summary table as HTML (plotly.js embedded), the summary as text. */

@@ -1,4 +1,5 @@
 import { Figure, type PlotlyTrace } from "../display/figure";
+import { lossFluctuation } from "./loss-fluctuation";
 import type { EvalRecord, RunEvent, StepRecord } from "./run-records";
 
 /** Fixed colours of the loss and learning-rate lines (plotly's palette, so they look familiar). */
@@ -12,9 +13,16 @@ const GROUP_COLOURS = ["#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#
 /**
  * The live training chart: losses (all / new-token targets / other targets / eval) on top,
  * gradient norm per group (log scale) in the middle, learning rate at the bottom; unfreeze events
- * as dotted vertical lines.
+ * as dotted vertical lines. Steps where the new-token loss fluctuates above the threshold (see
+ * loss-fluctuation.ts; `vocabSize` sets its scale) are shaded red, with a warning over the chart.
  */
-export function trainingChart(history: readonly StepRecord[], evals: readonly EvalRecord[], events: readonly RunEvent[], title = "training"): Figure {
+export function trainingChart(
+  history: readonly StepRecord[],
+  evals: readonly EvalRecord[],
+  events: readonly RunEvent[],
+  title = "training",
+  vocabSize?: number,
+): Figure {
   const steps = history.map((h) => h.step);
   const line = (name: string, x: number[], y: number[], axis: string, extra: Record<string, unknown> = {}): PlotlyTrace => ({
     type: "scatter",
@@ -38,9 +46,21 @@ export function trainingChart(history: readonly StepRecord[], evals: readonly Ev
     ),
     line("learning rate", steps, lrs, "y3", { line: { color: COLOURS.lr } }),
   ];
-  const shapes = events
+  const shapes: Array<Record<string, unknown>> = events
     .filter((e) => e.kind === "unfreeze")
     .map((e) => ({ type: "line", xref: "x", yref: "paper", x0: e.step, x1: e.step, y0: 0, y1: 1, line: { dash: "dot", color: "#999" } }));
+  const annotations: Array<Record<string, unknown>> = [];
+  const fluctuation = vocabSize === undefined ? undefined : lossFluctuation(history.map((h) => h.newTokenLoss), vocabSize);
+  if (fluctuation && fluctuation.alarms.length > 0) {
+    for (const index of fluctuation.alarms) {
+      const step = steps[index];
+      shapes.push({ type: "rect", xref: "x", yref: "paper", x0: step - 0.5, x1: step + 0.5, y0: 0.45, y1: 1, fillcolor: COLOURS.newToken, opacity: 0.12, line: { width: 0 } });
+    }
+    annotations.push({
+      xref: "paper", yref: "paper", x: 0, y: 1.0, xanchor: "left", yanchor: "bottom", showarrow: false, font: { color: COLOURS.newToken },
+      text: `⚠ new-token loss fluctuates (spread ${fluctuation.max.toPrecision(2)}·ln V > ${fluctuation.threshold}) from step ${steps[fluctuation.alarms[0]]}: check the new rows' init / learning rate`,
+    });
+  }
   const gradNorms = history.flatMap((h) => Object.values(h.gradNorms));
   return new Figure({
     data,
@@ -53,6 +73,7 @@ export function trainingChart(history: readonly StepRecord[], evals: readonly Ev
       yaxis2: { title: { text: "grad norm" }, domain: [0.18, 0.4], ...logAxisTicks(gradNorms) },
       yaxis3: { title: { text: "lr" }, domain: [0, 0.13], ...learningRateAxis(lrs) },
       shapes,
+      annotations,
       margin: { t: 50, r: 20 },
       legend: { orientation: "v" },
     },

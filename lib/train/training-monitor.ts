@@ -3,16 +3,16 @@ import { ProgressBar } from "../display/progress-bar";
 import type { Displayable } from "../display/mime-bundle";
 import { displayIfHosted } from "../runtime/notebook-host";
 import type { RunControls } from "./run-controls";
-import type { EvalRecord, RunEvent, StepRecord } from "./run-records";
-import { trainingChart } from "./training-chart";
+import type { EvalRecord, StepRecord } from "./run-records";
 
 /** What the monitor reads from a run. */
 export interface MonitoredRun {
   readonly history: readonly StepRecord[];
   readonly evals: readonly EvalRecord[];
-  readonly events: readonly RunEvent[];
   readonly completedSteps: number;
   summary(): Displayable;
+  /** The training chart so far (with the fluctuation warning, which needs the model's vocabulary). */
+  chart(): Displayable;
 }
 
 /**
@@ -31,7 +31,7 @@ export class TrainingMonitor {
     private readonly firstStep: number,
     lastStep: number,
     private readonly every: number,
-    private readonly title: string,
+    title: string,
     private readonly controls?: RunControls,
   ) {
     this.progress = new ProgressBar({ total: Math.max(1, lastStep - firstStep), label: title, unit: "step" });
@@ -45,7 +45,7 @@ export class TrainingMonitor {
     if (lastEval) metrics["eval loss"] = lastEval.loss;
     this.controls?.refresh();
     this.progressDisplay.update(this.framed(this.progress.update(run.completedSteps - this.firstStep, metrics)));
-    if ((run.completedSteps - this.firstStep) % this.every === 0) this.chartDisplay.update(this.chart(run));
+    if ((run.completedSteps - this.firstStep) % this.every === 0) this.chartDisplay.update(run.chart());
   }
 
   close(run: MonitoredRun): void {
@@ -53,16 +53,12 @@ export class TrainingMonitor {
     this.controls?.refresh();
     this.progressDisplay.update(this.framed(this.progress.update(run.completedSteps - this.firstStep)));
     this.progressDisplay.close();
-    if (run.history.length > 0) this.chartDisplay.update(this.chart(run));
+    if (run.history.length > 0) this.chartDisplay.update(run.chart());
     this.chartDisplay.close();
     displayIfHosted(run.summary());
   }
 
   private framed(progress: Displayable): Displayable {
     return this.controls ? this.controls.around(progress) : progress;
-  }
-
-  private chart(run: MonitoredRun): Displayable {
-    return trainingChart(run.history, run.evals, run.events, this.title);
   }
 }

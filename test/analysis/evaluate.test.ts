@@ -1,12 +1,13 @@
 import * as assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
-import { evaluate } from "../../lib/analysis/evaluate";
+import { evaluate, EvaluationReport } from "../../lib/analysis/evaluate";
 import { IGNORE_INDEX, type PackedSequence } from "../../lib/data/pack";
 import { JUPYTER_DISPLAY } from "../../lib/display/mime-bundle";
 import type { CausalLM } from "../../lib/models/causal-lm";
 import { addTokens } from "../../lib/tokens/add-tokens";
 import { buildTinyTokenizer } from "../fixtures/tiny-tokenizer";
-import { trainFixture, type TrainFixture } from "../train/train-fixture";
+import { train } from "../../lib/train/train";
+import { bytesOf, disposeModels, trainFixture, type TrainFixture } from "../train/train-fixture";
 
 /** float64 log-softmax of every position of `model` on `rows` (independent of lib/train). */
 function logProbabilities(model: CausalLM, rows: PackedSequence[]): number[][] {
@@ -23,6 +24,35 @@ function logProbabilities(model: CausalLM, rows: PackedSequence[]): number[][] {
   }
   return out;
 }
+
+/** The raw logits of every position of `model` on `inputs`, as float64 rows. */
+function rawLogits(model: CausalLM, inputs: number[][]): number[][] {
+  const logits = model.logits(inputs);
+  const values = Array.from(logits.dataSync());
+  const vocab = logits.shape[2];
+  logits.dispose();
+  return Array.from({ length: values.length / vocab }, (_, p) => values.slice(p * vocab, (p + 1) * vocab));
+}
+
+/** float64 log-softmax of each row over the ids `keep` accepts (the others: −∞). */
+function logSoftmaxOver(rows: number[][], keep: (id: number) => boolean): number[][] {
+  return rows.map((row) => {
+    const max = Math.max(...row.filter((_, id) => keep(id)));
+    const logTotal = Math.log(row.reduce((s, v, id) => s + (keep(id) ? Math.exp(v - max) : 0), 0)) + max;
+    return row.map((v, id) => (keep(id) ? v - logTotal : -Infinity));
+  });
+}
+
+/** Plain-text rows, one per text, cut to the shortest text's length so they batch without padding. */
+function plainRows(model: CausalLM, texts: string[]): PackedSequence[] {
+  const ids = texts.map((t) => [...model.tokenizer.encode(t), model.tokenizer.eosTokenId!]);
+  const length = Math.min(...ids.map((i) => i.length));
+  return ids.map((i) => ({ inputIds: i.slice(0, length - 1), labels: i.slice(1, length), attentionMask: i.slice(1, length).map(() => 1) }));
+}
+
+const meanOf = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+const close = (actual: number, expected: number, relative: number, what: string) =>
+  assert.ok(Math.abs(actual - expected) <= relative * Math.abs(expected), `${what}: ${actual} vs ${expected}`);
 
 /** float64 log-softmax over the ids `model`'s tokenizer produces (padding rows: −∞), independent of lib/. */
 function overTokens(model: CausalLM, rows: number[][]): number[][] {
@@ -120,10 +150,11 @@ describe("evaluate()", function () {
     const self = evaluate({ model: fx.model, newIds: fx.newIds }, fx.data, { plainText: text, base: fx.model, seqLen: 16 });
     assert.ok(Math.abs(self.metrics.klToBase) < 1e-6);
     assert.ok(self.metrics.plainTextPerplexity > 1);
-    // One text in one window: perplexity = exp of the mean float64 loss over its next tokens (EOS appended).
+    // One text in one window: perplexity = exp of the mean float64 loss over its next tokens (EOS
+    // appended), the softmax over the model's tokens (padding rows excluded).
     const windowed = evaluate(fx.model, fx.data, { plainText: [text[0]], seqLen: 64 });
     const firstIds = [...fx.model.tokenizer.encode(text[0]), fx.model.tokenizer.eosTokenId!];
-    const lp = logProbabilities(fx.model, [{ inputIds: firstIds.slice(0, -1), labels: [], attentionMask: [] }]);
+    const lp = overTokens(fx.model, logProbabilities(fx.model, [{ inputIds: firstIds.slice(0, -1), labels: [], attentionMask: [] }]));
     const expected = Math.exp(-firstIds.slice(1).reduce((s, id, t) => s + lp[t][id], 0) / (firstIds.length - 1));
     assert.ok(Math.abs(windowed.metrics.plainTextPerplexity - expected) / expected < 1e-5, `${windowed.metrics.plainTextPerplexity} vs ${expected}`);
 
@@ -133,11 +164,85 @@ describe("evaluate()", function () {
     const other = fx.model.withChanges({ weights: new Map([...fx.model.weights, [fx.model.layout.embedding, shifted]]) });
     const kl = evaluate(other, fx.data, { plainText: [text[0]], base: fx.model, seqLen: 64 }).metrics.klToBase;
     const lq = logProbabilities(other, [{ inputIds: firstIds.slice(0, -1), labels: [], attentionMask: [] }]);
-    const perPosition = klPerPosition(overTokens(fx.model, lp), overTokens(other, lq));
+    const perPosition = klPerPosition(lp, overTokens(other, lq));
     const expectedKl = perPosition.reduce((a, b) => a + b, 0) / perPosition.length;
     assert.ok(expectedKl > 1e-3);
     assert.ok(Math.abs(kl - expectedKl) / expectedKl < 1e-3, `${kl} vs ${expectedKl}`);
     shifted.dispose();
+  });
+
+  it("separates forgetting (base vocabulary, renormalized) from the mass taken by new tokens, like an independent float64 computation", () => {
+    const [a] = fx.newIds;
+    const rows = plainRows(fx.model, ["the quick brown fox jumps over the lazy dog", "the dog sat in the sun and the fox talked to the cat"]);
+    // Changed everywhere (forgetting) and a new token boosted (mass taken).
+    const embedding = fx.model.weights.get(fx.model.layout.embedding)!;
+    const scaled = tf.mul(embedding, 1.2);
+    const shifted = fx.model.withChanges({ weights: new Map([...fx.model.weights, [fx.model.layout.embedding, scaled]]) });
+    const winner = argmaxOf(rawLogits(shifted, [rows[0].inputIds])[0]);
+    const { model, head } = withHeadRow(shifted, a, winner, 1.5);
+    try {
+      const m = evaluate({ model, newIds: fx.newIds }, rows, { plainText: rows, base: fx.model, batchSize: 2 }).metrics;
+      const inputs = rows.map((r) => r.inputIds);
+      const labels = rows.flatMap((r) => r.labels);
+      const isToken = (id: number) => fx.model.tokenizer.idToToken(id) !== undefined;
+      const inBaseVocab = (id: number) => isToken(id) && !fx.newIds.includes(id);
+      const [z, b] = [rawLogits(model, inputs), rawLogits(fx.model, inputs)];
+      const full = logSoftmaxOver(z, isToken);
+      const renorm = logSoftmaxOver(z, inBaseVocab);
+      const baseFull = logSoftmaxOver(b, isToken);
+      const baseRenorm = logSoftmaxOver(b, inBaseVocab);
+      const perplexity = (lp: number[][]) => Math.exp(-meanOf(labels.map((label, t) => lp[t][label])));
+      const masses = full.map((row) => fx.newIds.map((id) => Math.exp(row[id])));
+      const total = masses.map((m) => m.reduce((x, y) => x + y, 0));
+      assert.equal(m.plainTextPositions, labels.length);
+      close(m.plainTextPerplexity, perplexity(full), 1e-4, "full-softmax perplexity");
+      close(m.baseVocabPerplexity, perplexity(renorm), 1e-4, "base-vocabulary perplexity");
+      close(m.basePerplexity, perplexity(baseFull), 1e-4, "base perplexity");
+      close(m.klToBase, meanOf(klPerPosition(baseFull, full)), 1e-3, "full KL");
+      close(m.forgettingKl, meanOf(klPerPosition(baseRenorm, renorm)), 1e-3, "forgetting KL");
+      close(m.newTokenMassMean, meanOf(total), 1e-4, "mean mass");
+      close(m.newTokenMassMax, Math.max(...total), 1e-4, "max mass");
+      m.newTokenMass.forEach((t, k) => {
+        assert.equal(t.id, fx.newIds[k]);
+        close(t.mean, meanOf(masses.map((row) => row[k])), 1e-4, `${t.token} mean`);
+        close(t.max, Math.max(...masses.map((row) => row[k])), 1e-4, `${t.token} max`);
+      });
+      assert.ok(m.forgettingKl > 1e-3 && m.newTokenMassMean > 1e-2, `both effects present: ${m.forgettingKl}, ${m.newTokenMassMean}`);
+      assert.match(String(new EvaluationReport(m)[JUPYTER_DISPLAY]()["text/plain"]), /forgetting: KL\(base ‖ model\) over the base vocabulary/);
+      assert.throws(() => evaluate({ model, newIds: fx.newIds }, rows, { plainText: [{ ...rows[0], inputIds: [5, a, 7] }], base: fx.model }), /plain text contains token id \d+ .*new token/);
+    } finally {
+      head.dispose();
+      scaled.dispose();
+    }
+  });
+
+  it("forgetting is exactly 0 after new-rows-only training (every base weight bit-identical) and not after full fine-tuning", async () => {
+    const rows = plainRows(fx.model, ["the quick brown fox jumps over the lazy dog", "the dog sat in the sun and the fox talked to the cat"]);
+    const before = evaluate({ model: fx.model, newIds: fx.newIds }, rows, { plainText: rows, base: fx.model }).metrics;
+    const newRows = await train({ model: fx.model, newIds: fx.newIds }, fx.data, { strategy: "new-rows", steps: 6, batchSize: 4, lr: 0.05, seed: 3 });
+    const full = await train({ model: fx.model, newIds: fx.newIds }, fx.data, { strategy: "full", steps: 6, batchSize: 4, lr: 1e-2, seed: 3 });
+    try {
+      const hidden = fx.model.config.hiddenSize;
+      for (const [name, baseTensor] of fx.model.weights) {
+        const [was, now] = [bytesOf(baseTensor), bytesOf(newRows.model.weights.get(name)!)];
+        for (let row = 0; row < baseTensor.shape[0]; row++) {
+          if ([fx.model.layout.embedding, fx.model.layout.head].includes(name) && fx.newIds.includes(row)) continue;
+          const span = baseTensor.rank === 2 && baseTensor.shape[1] === hidden ? hidden * 4 : was.length;
+          assert.ok(was.subarray(row * span, (row + 1) * span).equals(now.subarray(row * span, (row + 1) * span)), `${name} row ${row} changed`);
+          if (span === was.length) break;
+        }
+      }
+      const conservative = evaluate({ model: newRows.model, newIds: fx.newIds }, rows, { plainText: rows, base: fx.model }).metrics;
+      assert.equal(conservative.forgettingKl, 0);
+      assert.equal(conservative.baseVocabPerplexity, before.baseVocabPerplexity);
+      assert.notEqual(conservative.newTokenMassMean, before.newTokenMassMean, "the trained new rows moved probability");
+      assert.ok(conservative.klToBase > 1e-4, `the full-softmax KL sees only the moved mass: ${conservative.klToBase}`);
+      const finetuned = evaluate({ model: full.model, newIds: fx.newIds }, rows, { plainText: rows, base: fx.model }).metrics;
+      assert.ok(finetuned.forgettingKl > 1e-4, `full fine-tuning forgets: ${finetuned.forgettingKl}`);
+      assert.notEqual(finetuned.baseVocabPerplexity, before.baseVocabPerplexity);
+    } finally {
+      disposeModels(fx.model, newRows.latest, newRows.best?.model, full.latest, full.best?.model);
+    }
   });
 
   it("F1 of each new token equals 2·tp / (predicted + support) from an independent tally, with hits, misses and false alarms", () => {
@@ -195,7 +300,8 @@ describe("evaluate()", function () {
       const baseRows = base.weights.get(base.layout.head!)!.shape[0];
       const text = "the quick brown fox jumps over the lazy dog";
       assert.equal(extendedModel.weights.get(extendedModel.layout.head!)!.shape[0], baseRows + 3);
-      const kl = evaluate(extended, unpadded.data, { plainText: [text], base, seqLen: 64 }).metrics.klToBase;
+      const metrics = evaluate(extended, unpadded.data, { plainText: [text], base, seqLen: 64 }).metrics;
+      const kl = metrics.klToBase;
       const ids = [...base.tokenizer.encode(text), base.tokenizer.eosTokenId!];
       const window = [{ inputIds: ids.slice(0, -1), labels: [], attentionMask: [] }];
       const lp = logProbabilities(base, window); // over the base's rows
@@ -212,6 +318,10 @@ describe("evaluate()", function () {
       assert.ok(Math.abs(kl - expected) / expected < 1e-4, `${kl} vs ${expected}`);
       // Old logits are unchanged, so the whole KL is the mass moved to the new rows: E[−log(1 − mass)].
       assert.ok(Math.abs(kl - lostMass / lp.length) / expected < 1e-4, `${kl} vs ${lostMass / lp.length}`);
+      // Decomposed: nothing forgotten over the base vocabulary, all of it mass taken by the new tokens.
+      assert.equal(metrics.forgettingKl, 0);
+      assert.equal(metrics.baseVocabPerplexity, metrics.basePerplexity);
+      close(metrics.plainTextPerplexity, metrics.baseVocabPerplexity * Math.exp(lostMass / lp.length), 1e-4, "full perplexity = base-vocabulary perplexity × exp(mean −log(1 − mass))");
     } finally {
       extendedModel.dispose([base.weights]);
       unpadded.cleanup();

@@ -1,0 +1,136 @@
+import * as tf from "@tensorflow/tfjs-core";
+import { IGNORE_INDEX, type PackedSequence } from "../data/pack";
+import { TokenlabError } from "../errors/tokenlab-error";
+import type { CausalLM } from "../models/causal-lm";
+import { tokenLogProbs } from "../models/token-log-probs";
+import { batchTensors } from "../train/train-step";
+
+/** Far below any real logit, yet finite: 0 · (this − x) stays 0 in KL sums, where −∞ would give NaN. */
+const OUTSIDE = -1e30;
+
+export interface NewTokenMass {
+  id: number;
+  token: string;
+  /** Mean and max over the plain text's target positions of the probability of this token. */
+  mean: number;
+  max: number;
+}
+
+/**
+ * What training did to text without new tokens, split into its two effects:
+ *
+ * - **mass taken by the new tokens**: p_model(new ids) at each position. The model did not forget
+ *   anything here, it only predicts a new token where the text has none;
+ * - **forgetting**: the model's distribution over the *base vocabulary* (the base's tokens, without
+ *   the new ids and without padding rows), renormalized, compared with the base's over the same ids.
+ *
+ * When the new ids are not tokens of the base, the full-softmax figures are exactly the sum of the two
+ * (per position p_full(v) = (1 − m) · q(v) for a base token v, m the new-token mass):
+ *   log(plainTextPerplexity) = log(baseVocabPerplexity) + mean −log(1 − m),
+ *   klToBase                 = forgettingKl            + mean −log(1 − m).
+ */
+export interface PlainTextEffects {
+  /** Target positions of the plain text. */
+  positions: number;
+  /** Full softmax over the model's tokens (new ones included, padding rows excluded): both effects mixed. */
+  plainTextPerplexity: number;
+  klToBase: number;
+  /** Probability on all new tokens together, mean and max over positions; and per new token. */
+  newTokenMassMean: number;
+  newTokenMassMax: number;
+  newTokenMass: NewTokenMass[];
+  /** Perplexity under the model renormalized over the base vocabulary: forgetting only. */
+  baseVocabPerplexity: number;
+  /** Mean KL(base ‖ model), both renormalized over the base vocabulary (NaN without base). */
+  forgettingKl: number;
+  /** The base model's own perplexity on the plain text, over its tokens (NaN without base): the reference. */
+  basePerplexity: number;
+}
+
+/**
+ * Runs `model` (and `base`, when given) over plain-text rows and measures both effects. Padding rows
+ * are excluded from every distribution: they are ids no tokenizer produces, so mass there is mass on
+ * nothing (and addTokens may have reused them for the new tokens).
+ */
+export function plainTextEffects(model: CausalLM, base: CausalLM | undefined, rows: readonly PackedSequence[], newIds: readonly number[], batchSize: number): PlainTextEffects {
+  const vocabRows = model.weights.get(model.layout.embedding)!.shape[0];
+  const baseRows = base ? base.weights.get(base.layout.embedding)!.shape[0] : vocabRows;
+  if (baseRows > vocabRows) throw new TokenlabError(`evaluate: the base has ${baseRows} vocabulary rows, more than the model's ${vocabRows}; pass the model before adding tokens as base`);
+  const isNew = new Set(newIds);
+  const inBaseVocab = (id: number) =>
+    id < baseRows && !isNew.has(id) && model.tokenizer.idToToken(id) !== undefined && (base === undefined || base.tokenizer.idToToken(id) !== undefined);
+  for (const row of rows) {
+    const seen = [...row.inputIds.filter((_, t) => row.attentionMask[t] !== 0), ...row.labels.filter((l) => l !== IGNORE_INDEX)];
+    const id = seen.find((i) => !inBaseVocab(i));
+    if (id !== undefined) {
+      throw new TokenlabError(
+        `evaluate: the plain text contains token id ${id} (${JSON.stringify(model.tokenizer.idToToken(id) ?? null)}), which is a new token or no token of the base; plain text must be text without new tokens`,
+        { id },
+      );
+    }
+  }
+  // The same mask for both models: identical logits on these ids give bit-identical distributions.
+  const baseVocabBias = new Float32Array(vocabRows).map((_, id) => (inBaseVocab(id) ? 0 : OUTSIDE));
+
+  const sums = { full: 0, renorm: 0, base: 0, kl: 0, forgetting: 0, mass: 0, massMax: 0, n: 0 };
+  const perToken = newIds.map(() => ({ sum: 0, max: 0 }));
+  for (let start = 0; start < rows.length; start += batchSize) {
+    const batch = rows.slice(start, start + batchSize);
+    const { inputIds, attentionMask, labels, flatLabels } = batchTensors(batch);
+    const labelIndex = flatLabels.map((label) => (label === IGNORE_INDEX ? 0 : label));
+    const out = tf.tidy(() => {
+      const logits = model.forward(model.weights, inputIds, attentionMask); // [B, T, V]
+      const full = tokenLogProbs(logits, model.tokenizer);
+      const renorm = tf.logSoftmax(tf.add(logits, tf.tensor1d(baseVocabBias)));
+      const result: Record<string, tf.Tensor> = { full: atLabels(full, labelIndex), renorm: atLabels(renorm, labelIndex) };
+      if (newIds.length > 0) result.newProbs = tf.exp(tf.gather(full, tf.tensor1d(newIds as number[], "int32"), 2)); // [B, T, n]
+      if (base) {
+        const baseLogits = base.forward(base.weights, inputIds, attentionMask); // [B, T, Vb]
+        const baseFull = tokenLogProbs(baseLogits, base.tokenizer);
+        const baseRenorm = tf.logSoftmax(tf.add(baseLogits, tf.tensor1d(baseVocabBias.subarray(0, baseRows))));
+        // Rows beyond the base's are outside the base vocabulary: p_base is 0 there, they add nothing.
+        const slice = (t: tf.Tensor) => tf.slice(t, [0, 0, 0], [-1, -1, baseRows]);
+        result.base = atLabels(baseFull, labelIndex);
+        result.kl = tf.sum(tf.mul(tf.exp(baseFull), tf.sub(baseFull, slice(full))), -1);
+        result.forgetting = tf.sum(tf.mul(tf.exp(baseRenorm), tf.sub(baseRenorm, slice(renorm))), -1);
+      }
+      return result;
+    });
+    const values = Object.fromEntries(Object.entries(out).map(([k, t]) => [k, t.dataSync()]));
+    flatLabels.forEach((label, p) => {
+      if (label === IGNORE_INDEX) return;
+      sums.n++;
+      sums.full -= values.full[p];
+      sums.renorm -= values.renorm[p];
+      if (base) (sums.base -= values.base[p]), (sums.kl += values.kl[p]), (sums.forgetting += values.forgetting[p]);
+      let mass = 0;
+      perToken.forEach((t, k) => {
+        const q = values.newProbs[p * newIds.length + k];
+        (t.sum += q), (t.max = Math.max(t.max, q)), (mass += q);
+      });
+      sums.mass += mass;
+      sums.massMax = Math.max(sums.massMax, mass);
+    });
+    tf.dispose([...Object.values(out), inputIds, attentionMask, labels]);
+  }
+  const n = sums.n;
+  const mean = (s: number) => (n > 0 ? s / n : NaN);
+  const withBase = (s: number) => (base ? mean(s) : NaN);
+  return {
+    positions: n,
+    plainTextPerplexity: Math.exp(mean(sums.full)),
+    klToBase: withBase(sums.kl),
+    newTokenMassMean: mean(sums.mass),
+    newTokenMassMax: n > 0 ? sums.massMax : NaN,
+    newTokenMass: newIds.map((id, k) => ({ id, token: model.tokenizer.decode([id]), mean: mean(perToken[k].sum), max: n > 0 ? perToken[k].max : NaN })),
+    baseVocabPerplexity: Math.exp(mean(sums.renorm)),
+    forgettingKl: withBase(sums.forgetting),
+    basePerplexity: Math.exp(withBase(sums.base)),
+  };
+}
+
+/** logProbs [B, T, V] read at one column per position → [B·T]. */
+function atLabels(logProbs: tf.Tensor, columns: readonly number[]): tf.Tensor {
+  const vocab = logProbs.shape[logProbs.rank - 1]!;
+  return tf.gather(tf.reshape(logProbs, [-1]), tf.tensor1d(columns.map((c, i) => i * vocab + c), "int32"));
+}
