@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { CausalLM, WeightMap } from "../models/causal-lm";
 import type { RowOverlay } from "../models/layers/embedding";
+import { gatherRows, unpackedWeight } from "../models/packed-weights";
 import type { LayerGroup } from "./layer-groups";
 import { TrainingError } from "./training-error";
 
@@ -67,12 +68,12 @@ export class TrainableParameters {
         for (const name of group.tensors) {
           const existing = this.params.find((p) => p.tensor === name);
           if (existing && !existing.rows) continue;
-          const start = existing ? tf.tidy(() => this.composeOne(existing, existing.value)) : this.baseTensor(name);
+          // A weight kept 16-bit (loadModel keepBf16) trains as float32.
+          const base = this.baseTensor(name);
+          const start = existing ? tf.tidy(() => this.composeOne(existing, existing.value)) : unpackedWeight(this.base.layout, name, base);
           const value = tf.variable(start, true, this.prefix + name);
-          if (existing) {
-            start.dispose();
-            this.remove(existing);
-          }
+          if (start !== base) start.dispose();
+          if (existing) this.remove(existing);
           const param: TrainableParameter = { key: name, group: group.name, tensor: name, value, decay: value.rank >= 2 };
           this.params.push(param);
           added.push(param);
@@ -88,7 +89,7 @@ export class TrainableParameters {
           group: group.name,
           tensor: group.tensor,
           rows: { ids, runs: consecutiveRuns(ids) },
-          value: tf.tidy(() => tf.variable(tf.gather(base, tf.tensor1d(ids, "int32")), true, `${this.prefix}${group.tensor}[new rows]`)),
+          value: tf.tidy(() => tf.variable(gatherRows(base, tf.tensor1d(ids, "int32")), true, `${this.prefix}${group.tensor}[new rows]`)),
           decay: false,
         };
         this.params.push(param);
@@ -118,7 +119,7 @@ export class TrainableParameters {
    */
   matrix(name: string): tf.Tensor {
     const param = this.params.find((p) => p.tensor === name);
-    return param ? this.composeOne(param, param.value) : this.baseTensor(name);
+    return param ? this.composeOne(param, param.value) : this.floatBase(name);
   }
 
   /** Clones of the current values (cheap: a clone shares memory until the variable is reassigned). */
@@ -143,8 +144,9 @@ export class TrainableParameters {
         weights.set(tensor, value.clone());
         continue;
       }
-      const base = this.baseTensor(tensor);
+      const base = this.floatBase(tensor);
       const data = Float32Array.from(base.dataSync() as Float32Array);
+      if (base !== this.baseTensor(tensor)) base.dispose();
       const rows = value.dataSync() as Float32Array;
       const hidden = base.shape[1] as number;
       rowIds.forEach((id, j) => data.set(rows.subarray(j * hidden, (j + 1) * hidden), id * hidden));
@@ -163,7 +165,7 @@ export class TrainableParameters {
    */
   private composeOne(param: TrainableParameter, value: tf.Tensor): tf.Tensor {
     if (!param.rows) return value;
-    const base = this.baseTensor(param.tensor);
+    const base = this.floatBase(param.tensor); // tidy-tracked when widened: composeOne runs inside tf.tidy
     const vocabRows = base.shape[0];
     const pieces: tf.Tensor[] = [];
     let cursor = 0;
@@ -179,6 +181,11 @@ export class TrainableParameters {
   private remove(param: TrainableParameter): void {
     param.value.dispose();
     this.params.splice(this.params.indexOf(param), 1);
+  }
+
+  /** The base tensor in float32 (a new tensor, owned by the caller, when the base keeps it packed). */
+  private floatBase(name: string): tf.Tensor {
+    return unpackedWeight(this.base.layout, name, this.baseTensor(name));
   }
 
   private baseTensor(name: string): tf.Tensor {

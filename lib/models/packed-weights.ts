@@ -1,0 +1,40 @@
+import * as tf from "@tensorflow/tfjs-core";
+import { unpackBf16 } from "../backend/wasm-bf16-matmul";
+import type { ParameterLayout } from "./causal-lm";
+
+/**
+ * Frozen BF16 weights kept 16-bit (`loadModel(dir, {keepBf16: true})`): an int32 tensor
+ * [rows, cols / 2] holding two bf16 values per element (see backend/wasm-bf16-matmul.ts). Two kinds:
+ * the embedding / head, [vocabRows, hidden] like their float32 form; and nn.Linear weights, packed
+ * in the checkpoint's [out, in] layout where the float32 form is the transpose [in, out].
+ * Every other tensor of a model is float32, so the dtype tells them apart.
+ */
+export function isPacked(tensor: tf.Tensor): boolean {
+  return tensor.dtype === "int32";
+}
+
+/** Whether `name` is a matrix kept [vocabRows, hidden] (embedding, head) rather than an nn.Linear weight. */
+function isVocabMatrix(layout: ParameterLayout, name: string): boolean {
+  return name === layout.embedding || name === layout.head;
+}
+
+/**
+ * `tensor` in the float32 layout the model computes with (a packed weight widened, exactly; a float32
+ * one returned as is). For a weight that starts training: packed weights take no gradient.
+ * The caller owns a widened result (it is a new tensor only when `tensor` is packed).
+ */
+export function unpackedWeight(layout: ParameterLayout, name: string, tensor: tf.Tensor): tf.Tensor {
+  if (!isPacked(tensor)) return tensor;
+  return tf.tidy(() => (isVocabMatrix(layout, name) ? unpackBf16(tensor) : tf.transpose(unpackBf16(tensor))));
+}
+
+/** Rows `ids` of a [vocabRows, hidden] matrix, float32 whether the matrix is packed or not. */
+export function gatherRows(matrix: tf.Tensor, ids: tf.Tensor): tf.Tensor {
+  return isPacked(matrix) ? unpackBf16(tf.gather(matrix, ids)) : tf.gather(matrix, ids);
+}
+
+/** The bf16 bit patterns of a packed tensor, row-major as in its checkpoint (a copy off the device). */
+export function packedBits(tensor: tf.Tensor): Uint16Array {
+  const words = Int32Array.from(tensor.dataSync() as Int32Array);
+  return new Uint16Array(words.buffer);
+}
