@@ -1,0 +1,92 @@
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as tf from "@tensorflow/tfjs-core";
+import { initBackend } from "../../lib/backend/init-backend";
+import { prepareData } from "../../lib/data/prepare-data";
+import { readSafetensors } from "../../lib/hf/safetensors";
+import type { CausalLM } from "../../lib/models/causal-lm";
+import { loadModel, saveModel } from "../../lib/models/load-model";
+import { isPacked } from "../../lib/models/packed-weights";
+import { train } from "../../lib/train/train";
+import type { TrainOptions } from "../../lib/train/train-options";
+import { writeTinyCheckpoint } from "../fixtures/tiny-checkpoint";
+import { disposeModels } from "../train/train-fixture";
+
+/**
+ * loadModel(dir, {keepBf16: true}) beyond the forward pass (golden-outputs.test.ts checks that against
+ * PyTorch): saving is bit-exact, and training runs as on the float32 load of the same checkpoint.
+ */
+describe("BF16 weights kept 16-bit (loadModel keepBf16)", function () {
+  this.timeout(300_000);
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "tokenlab-keep-bf16-"));
+  before(() => initBackend("wasm"));
+  after(() => fs.rmSync(root, { recursive: true, force: true }));
+
+  it("saves every tensor with exactly the bytes it was loaded from", async () => {
+    const dir = path.join(root, "source");
+    writeTinyCheckpoint(dir, { dtype: "BF16", tied: false });
+    const model = await loadModel(dir, { keepBf16: true });
+    try {
+      await saveModel(model, path.join(root, "saved"));
+    } finally {
+      model.dispose();
+    }
+    const before = readSafetensors(path.join(dir, "model.safetensors")).tensors;
+    const after = readSafetensors(path.join(root, "saved", "model.safetensors")).tensors;
+    assert.deepEqual([...after.keys()].sort(), [...before.keys()].sort());
+    for (const [name, entry] of before) {
+      assert.equal(after.get(name)!.dtype, "BF16", name);
+      assert.ok(Buffer.from(after.get(name)!.raw).equals(Buffer.from(entry.raw)), `${name} bytes differ`);
+    }
+  });
+
+  it("refuses keepBf16 on a backend without its kernels", async () => {
+    const dir = path.join(root, "cpu");
+    writeTinyCheckpoint(dir, { dtype: "BF16" });
+    await initBackend("cpu");
+    try {
+      await assert.rejects(loadModel(dir, { keepBf16: true }), /keepBf16 needs the wasm backend/);
+    } finally {
+      await initBackend("wasm");
+    }
+  });
+
+  const runs: Array<[string, boolean, TrainOptions]> = [
+    ["new-rows, tied", true, { strategy: "new-rows" }],
+    ["new-rows, untied", false, { strategy: "new-rows" }],
+    ["gradual (packed block weights widen when they unfreeze), untied", false, { strategy: "gradual", unfreeze: { every: 1 } }],
+  ];
+  runs.forEach(([label, tied, options], i) => {
+    it(`trains ${label} with the same losses as the float32 load`, async () => {
+      const dir = path.join(root, `train-${i}`);
+      writeTinyCheckpoint(dir, { dtype: "BF16", tied, seed: i + 3 });
+      const losses = async (keepBf16: boolean): Promise<number[]> => {
+        const model = await loadModel(dir, { keepBf16 });
+        assert.equal(isPacked(model.weights.get("model.layers.0.mlp.up_proj.weight")!), keepBf16);
+        const newIds = ["<|im_start|>", "<|im_end|>"].map((t) => model.tokenizer.tokenToId(t)!);
+        const examples = Array.from({ length: 12 }, (_, j) => ({
+          messages: [
+            { role: "user", content: `where is the fox ${j % 5}?` },
+            { role: "assistant", content: `the fox sat with the dog ${j % 3}.` },
+          ],
+        }));
+        const data = prepareData(model.tokenizer, examples, { seqLen: 24, evalFraction: 0, seed: 1 });
+        const tensorsBefore = tf.memory().numTensors;
+        const run = train({ model, newIds }, data, { ...options, steps: 3, batchSize: 4, lr: 0.01, display: false });
+        const result = await run;
+        assert.equal(result.status, "completed");
+        run.dispose();
+        disposeModels(model as CausalLM, result.latest, result.best?.model);
+        assert.equal(tf.memory().numTensors, tensorsBefore, "the run freed what it made");
+        model.dispose();
+        return result.history.map((r) => r.loss);
+      };
+      const float32 = await losses(false);
+      const kept = await losses(true);
+      assert.equal(kept.length, 3);
+      kept.forEach((loss, step) => assert.ok(Math.abs(loss - float32[step]) < 1e-4 * Math.abs(float32[step]), `step ${step}: ${loss} vs ${float32[step]}`));
+    });
+  });
+});
