@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core";
-import { unpackBf16 } from "../backend/wasm-bf16-matmul";
+import { packedBf16Tensor, unpackBf16 } from "../backend/wasm-bf16-matmul";
+import { float32ToBf16 } from "../hf/float-formats";
 import type { ParameterLayout } from "./causal-lm";
 
 /**
@@ -31,6 +32,12 @@ export function unpackedWeight(layout: ParameterLayout, name: string, tensor: tf
 /** Rows `ids` of a [vocabRows, hidden] matrix, float32 whether the matrix is packed or not. */
 export function gatherRows(matrix: tf.Tensor, ids: tf.Tensor): tf.Tensor {
   return isPacked(matrix) ? unpackBf16(tf.gather(matrix, ids)) : tf.gather(matrix, ids);
+}
+
+/** float32 rows [k, hidden] rounded to bf16 (nearest even) and packed [k, hidden / 2]: rows joining a packed matrix. */
+export function packRows(rows: tf.Tensor2D): tf.Tensor2D {
+  const [k, hidden] = rows.shape;
+  return packedBf16Tensor(float32ToBf16(Float32Array.from(rows.dataSync() as Float32Array)), k, hidden);
 }
 
 /** The bf16 bit patterns of a packed tensor, row-major as in its checkpoint (a copy off the device). */

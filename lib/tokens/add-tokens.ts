@@ -1,7 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { optionChecks } from "../errors/option-checks";
 import { assertNotDisposed, type CausalLM, type WeightMap } from "../models/causal-lm";
-import { unpackedWeight } from "../models/packed-weights";
 import { AddTokensError } from "./add-tokens-error";
 import { AddTokensResult, type AddedTokenInfo } from "./add-tokens-result";
 import { growMatrix } from "./grow-matrix";
@@ -56,22 +55,14 @@ export function addTokens(model: CausalLM, specs: TokenSpec | TokenSpec[], optio
   }
   const plan = planTokens(model.tokenizer, resolved, options.onExisting ?? "skip");
   const base = model.tokenizer;
-  // A matrix kept 16-bit (loadModel keepBf16) is widened: strategies read float32 rows, and the
-  // extended matrix is float32 so its new rows keep full precision. Freed once the matrix has grown.
-  const widened: tf.Tensor[] = [];
-  const asFloat32 = (name: string): tf.Tensor2D => {
-    const tensor = weight(model, name);
-    const float32 = unpackedWeight(model.layout, name, tensor);
-    if (float32 !== tensor) widened.push(float32);
-    return float32 as tf.Tensor2D;
-  };
   const oldRows = weight(model, model.layout.embedding).shape[0];
   const firstNewId = base.size;
   if (firstNewId > oldRows) {
     throw new AddTokensError(`the tokenizer knows ${firstNewId} ids but the embedding has only ${oldRows} rows`, { rows: oldRows });
   }
-  const embedding = asFloat32(model.layout.embedding);
-  const head = model.layout.head === null ? null : asFloat32(model.layout.head);
+  // Either may be kept 16-bit (loadModel keepBf16); strategies read it in place and it grows packed.
+  const embedding = weight(model, model.layout.embedding);
+  const head = model.layout.head === null ? null : weight(model, model.layout.head);
   const newTokens = plan.tokens.filter((token) => token.kind === "new");
   const rows = roundUp(Math.max(oldRows, firstNewId + newTokens.length), options.padToMultipleOf);
 
@@ -115,8 +106,6 @@ export function addTokens(model: CausalLM, specs: TokenSpec | TokenSpec[], optio
   } catch (error) {
     tf.dispose(grown);
     throw error;
-  } finally {
-    tf.dispose(widened);
   }
 }
 

@@ -5,10 +5,12 @@ import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import { initBackend } from "../../lib/backend/init-backend";
 import { prepareData } from "../../lib/data/prepare-data";
+import { bf16ToFloat32, float32ToBf16 } from "../../lib/hf/float-formats";
 import { readSafetensors } from "../../lib/hf/safetensors";
 import type { CausalLM } from "../../lib/models/causal-lm";
 import { loadModel, saveModel } from "../../lib/models/load-model";
-import { isPacked } from "../../lib/models/packed-weights";
+import { gatherRows, isPacked } from "../../lib/models/packed-weights";
+import { addTokens } from "../../lib/tokens/add-tokens";
 import { train } from "../../lib/train/train";
 import type { TrainOptions } from "../../lib/train/train-options";
 import { writeTinyCheckpoint } from "../fixtures/tiny-checkpoint";
@@ -50,6 +52,38 @@ describe("BF16 weights kept 16-bit (loadModel keepBf16)", function () {
       await assert.rejects(loadModel(dir, { keepBf16: true }), /keepBf16 needs the wasm backend/);
     } finally {
       await initBackend("wasm");
+    }
+  });
+
+  it("adds tokens to a packed embedding: it grows packed, new rows are the float32 path's rows rounded to bf16", async () => {
+    const dir = path.join(root, "add");
+    writeTinyCheckpoint(dir, { dtype: "BF16", tied: false });
+    const tokens = [{ content: "<fox>", init: "mean" as const }, { content: "<dog>", init: { from: "the dog" } }, { content: "<cat>", init: "mvn-mean" as const }];
+    const rowsOf = async (keepBf16: boolean) => {
+      const model = await loadModel(dir, { keepBf16 });
+      const result = addTokens(model, tokens, { padToMultipleOf: 64 });
+      const out: Record<string, number[][]> = {};
+      for (const name of [model.layout.embedding, model.layout.head!]) {
+        const matrix = result.model.weights.get(name)!;
+        assert.equal(isPacked(matrix), keepBf16, `${name} stays as it was loaded`);
+        const rows = tf.tidy(() => gatherRows(matrix, tf.tensor1d([...result.newIds, matrix.shape[0] - 1], "int32")));
+        out[name] = rows.arraySync() as number[][];
+        rows.dispose();
+      }
+      disposeModels(model, result.model);
+      model.dispose();
+      return out;
+    };
+    const float32 = await rowsOf(false);
+    const kept = await rowsOf(true);
+    for (const name of Object.keys(float32)) {
+      float32[name].forEach((row, r) =>
+        row.forEach((value, c) => {
+          const rounded = bf16ToFloat32(float32ToBf16(new Float32Array([value])))[0];
+          // One bf16 step (2⁻⁸ relative) of slack: the packed mean sums in another order, which can flip a rounding.
+          assert.ok(Math.abs(kept[name][r][c] - rounded) <= Math.abs(rounded) * 2 ** -7 + 1e-6, `${name} new row ${r}[${c}]: ${kept[name][r][c]} vs ${rounded}`);
+        }),
+      );
     }
   });
 
