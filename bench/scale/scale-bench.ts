@@ -38,7 +38,9 @@ type StepFigures = Record<string, unknown>;
 export async function runScaleBench(argv: readonly string[]): Promise<void> {
   const shapes = selectShapes(argv);
   fs.mkdirSync(CACHE_DIR, { recursive: true });
-  for (const shape of shapes) console.log(JSON.stringify(await benchShape(shape), null, 2));
+  // --keep-bf16: tokenlab loads with loadModel(dir, {keepBf16: true}) (16-bit frozen matrices).
+  const keepBf16 = argv.includes("--keep-bf16");
+  for (const shape of shapes) console.log(JSON.stringify(await benchShape(shape, keepBf16), null, 2));
 }
 
 function selectShapes(argv: readonly string[]): readonly ScaleShape[] {
@@ -50,7 +52,7 @@ function selectShapes(argv: readonly string[]): readonly ScaleShape[] {
   return [shape];
 }
 
-async function benchShape(shape: ScaleShape): Promise<Record<string, unknown>> {
+async function benchShape(shape: ScaleShape, keepBf16: boolean): Promise<Record<string, unknown>> {
   const summary = {
     shape: shape.name,
     like: shape.like,
@@ -61,6 +63,7 @@ async function benchShape(shape: ScaleShape): Promise<Record<string, unknown>> {
     layers: shape.dims.layers,
     dtype: "BF16",
     tied: true,
+    keep_bf16: keepBf16,
     batch: [1, SEQUENCE],
     load_average: os.loadavg().map((l) => Number(l.toFixed(2))),
   };
@@ -80,6 +83,7 @@ async function benchShape(shape: ScaleShape): Promise<Record<string, unknown>> {
     batch: { inputIds: batch.inputIds, labels: batch.labels },
     newTokens: NEW_TOKENS,
     expectedNewIds: batch.newIds,
+    keepBf16,
   });
   const torch = await torchFigures(dir, batch);
   const tokenlabSeconds = (step: StepName) => tokenlab.steps[step]?.seconds as number | undefined;

@@ -28,6 +28,8 @@ export interface ShapeJob {
   batch: { inputIds: number[]; labels: number[] };
   newTokens: string[];
   expectedNewIds: number[];
+  /** Load with loadModel(dir, {keepBf16: true}). */
+  keepBf16?: boolean;
 }
 
 /** Repetitions of forward and of training steps; the figure is the fastest (the first warms up). */
@@ -60,7 +62,7 @@ async function main(): Promise<void> {
   let start = performance.now();
   let base: TransformerLM;
   try {
-    base = await loadModel(job.dir);
+    base = await loadModel(job.dir, { keepBf16: job.keepBf16 ?? false });
   } catch (error) {
     report("load", { error: String(error) });
     return;
