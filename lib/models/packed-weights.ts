@@ -34,6 +34,12 @@ export function gatherRows(matrix: tf.Tensor, ids: tf.Tensor): tf.Tensor {
   return isPacked(matrix) ? unpackBf16(tf.gather(matrix, ids)) : tf.gather(matrix, ids);
 }
 
+/** Rows [0, count) of a [vocabRows, hidden] matrix in float32, whether the matrix is packed or not. */
+export function leadingRows(matrix: tf.Tensor, count: number): tf.Tensor2D {
+  const rows = tf.slice(matrix, [0, 0], [count, -1]);
+  return (isPacked(rows) ? unpackBf16(rows) : rows) as tf.Tensor2D;
+}
+
 /** float32 rows [k, hidden] rounded to bf16 (nearest even) and packed [k, hidden / 2]: rows joining a packed matrix. */
 export function packRows(rows: tf.Tensor2D): tf.Tensor2D {
   const [k, hidden] = rows.shape;

@@ -11,6 +11,7 @@ import type { CausalLM } from "../../lib/models/causal-lm";
 import { loadModel, saveModel } from "../../lib/models/load-model";
 import { gatherRows, isPacked } from "../../lib/models/packed-weights";
 import { addTokens } from "../../lib/tokens/add-tokens";
+import { initReport } from "../../lib/tokens/init-report";
 import { train } from "../../lib/train/train";
 import type { TrainOptions } from "../../lib/train/train-options";
 import { writeTinyCheckpoint } from "../fixtures/tiny-checkpoint";
@@ -62,7 +63,12 @@ describe("BF16 weights kept 16-bit (loadModel keepBf16)", function () {
     const rowsOf = async (keepBf16: boolean) => {
       const model = await loadModel(dir, { keepBf16 });
       const result = addTokens(model, tokens, { padToMultipleOf: 64 });
-      const out: Record<string, number[][]> = {};
+      // The diagnostics read the packed matrices too.
+      const report = initReport(model, result, ["the fox sat with the dog"]).rows[0];
+      const out: Record<string, number[][]> = {
+        nearest: result.nearest(3).map((row) => row.map((n) => n.id)),
+        report: [[report.klMean, report.newMassMean], report.zeroRows],
+      };
       for (const name of [model.layout.embedding, model.layout.head!]) {
         const matrix = result.model.weights.get(name)!;
         assert.equal(isPacked(matrix), keepBf16, `${name} stays as it was loaded`);
@@ -76,7 +82,10 @@ describe("BF16 weights kept 16-bit (loadModel keepBf16)", function () {
     };
     const float32 = await rowsOf(false);
     const kept = await rowsOf(true);
-    for (const name of Object.keys(float32)) {
+    assert.deepEqual(kept.nearest, float32.nearest);
+    assert.deepEqual(kept.report[1], float32.report[1]);
+    kept.report[0].forEach((v, j) => assert.ok(Math.abs(v - float32.report[0][j]) < 1e-2 * Math.abs(float32.report[0][j]) + 1e-6, `initReport ${v} vs ${float32.report[0][j]}`));
+    for (const name of ["model.embed_tokens.weight", "lm_head.weight"]) {
       float32[name].forEach((row, r) =>
         row.forEach((value, c) => {
           const rounded = bf16ToFloat32(float32ToBf16(new Float32Array([value])))[0];
