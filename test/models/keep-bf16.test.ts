@@ -45,6 +45,22 @@ describe("BF16 weights kept 16-bit (loadModel keepBf16)", function () {
     }
   });
 
+  it("generates the same greedy continuation as the float32 load (KV cache through packed matrices)", async () => {
+    const dir = path.join(root, "generate");
+    writeTinyCheckpoint(dir, { dtype: "BF16", tied: true, seed: 7 });
+    const continuation = async (keepBf16: boolean) => {
+      const model = await loadModel(dir, { keepBf16 });
+      try {
+        return (await model.generate("the fox", { maxNewTokens: 8, temperature: 0 })).ids;
+      } finally {
+        model.dispose();
+      }
+    };
+    const kept = await continuation(true);
+    assert.equal(kept.length, 8);
+    assert.deepEqual(kept, await continuation(false));
+  });
+
   it("refuses keepBf16 on a backend without its kernels", async () => {
     const dir = path.join(root, "cpu");
     writeTinyCheckpoint(dir, { dtype: "BF16" });
