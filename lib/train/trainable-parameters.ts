@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { CausalLM, WeightMap } from "../models/causal-lm";
 import type { RowOverlay } from "../models/layers/embedding";
-import { gatherRows, unpackedWeight } from "../models/packed-weights";
+import { gatherRows, isPacked, packedWithRows, unpackedWeight } from "../models/packed-weights";
 import type { LayerGroup } from "./layer-groups";
 import { TrainingError } from "./training-error";
 
@@ -135,7 +135,8 @@ export class TrainableParameters {
   /**
    * The weights of a trained model: the base tensors where nothing trained (shared, not copied),
    * new tensors where something did. Row deltas are written into a copy of the base rows on the
-   * CPU, so every untouched row stays bit-identical. The caller owns the new tensors.
+   * CPU, so every untouched row stays bit-identical (into a packed copy, rounded to bf16, when the
+   * base keeps the matrix 16-bit). The caller owns the new tensors.
    */
   toWeights(snapshot: Snapshot): WeightMap {
     const weights = new Map(this.base.weights);
@@ -144,9 +145,12 @@ export class TrainableParameters {
         weights.set(tensor, value.clone());
         continue;
       }
-      const base = this.floatBase(tensor);
+      if (isPacked(this.baseTensor(tensor))) {
+        weights.set(tensor, packedWithRows(this.baseTensor(tensor), rowIds, value));
+        continue;
+      }
+      const base = this.baseTensor(tensor);
       const data = Float32Array.from(base.dataSync() as Float32Array);
-      if (base !== this.baseTensor(tensor)) base.dispose();
       const rows = value.dataSync() as Float32Array;
       const hidden = base.shape[1] as number;
       rowIds.forEach((id, j) => data.set(rows.subarray(j * hidden, (j + 1) * hidden), id * hidden));

@@ -121,6 +121,7 @@ describe("BF16 weights kept 16-bit (loadModel keepBf16)", function () {
     it(`trains ${label} with the same losses as the float32 load`, async () => {
       const dir = path.join(root, `train-${i}`);
       writeTinyCheckpoint(dir, { dtype: "BF16", tied, seed: i + 3 });
+      const trainedRows: number[][][] = [];
       const losses = async (keepBf16: boolean): Promise<number[]> => {
         const model = await loadModel(dir, { keepBf16 });
         assert.equal(isPacked(model.weights.get("model.layers.0.mlp.up_proj.weight")!), keepBf16);
@@ -136,6 +137,17 @@ describe("BF16 weights kept 16-bit (loadModel keepBf16)", function () {
         const run = train({ model, newIds }, data, { ...options, steps: 3, batchSize: 4, lr: 0.01, display: false });
         const result = await run;
         assert.equal(result.status, "completed");
+        // Trained rows go back into a packed copy: the other rows keep their bits, the new ones are rounded to bf16.
+        const before = model.weights.get(model.layout.embedding)!;
+        const after = result.model.weights.get(model.layout.embedding)!;
+        assert.equal(isPacked(after), keepBf16);
+        const others = tf.tensor1d(Array.from({ length: before.shape[0] }, (_, id) => id).filter((id) => !newIds.includes(id)), "int32");
+        const [kept, original] = tf.tidy(() => [tf.gather(after, others).dataSync(), tf.gather(before, others).dataSync()]);
+        assert.deepEqual(kept, original);
+        const rows = tf.tidy(() => gatherRows(after, tf.tensor1d(newIds, "int32")).arraySync() as number[][]);
+        trainedRows.push(rows);
+        if (keepBf16) rows.flat().forEach((v) => assert.equal(v, bf16ToFloat32(float32ToBf16(new Float32Array([v])))[0]));
+        others.dispose();
         run.dispose();
         disposeModels(model as CausalLM, result.latest, result.best?.model);
         assert.equal(tf.memory().numTensors, tensorsBefore, "the run freed what it made");
@@ -145,6 +157,10 @@ describe("BF16 weights kept 16-bit (loadModel keepBf16)", function () {
       const float32 = await losses(false);
       const kept = await losses(true);
       assert.equal(kept.length, 3);
+      trainedRows[0].flat().forEach((v, j) => {
+        const k = trainedRows[1].flat()[j];
+        assert.ok(Math.abs(k - v) <= Math.abs(v) * 2 ** -7 + 1e-5, `trained new-row value ${j}: ${k} (kept) vs ${v} (float32)`);
+      });
       kept.forEach((loss, step) => assert.ok(Math.abs(loss - float32[step]) < 1e-4 * Math.abs(float32[step]), `step ${step}: ${loss} vs ${float32[step]}`));
     });
   });
