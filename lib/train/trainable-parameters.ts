@@ -114,12 +114,20 @@ export class TrainableParameters {
   }
 
   /**
-   * The current value of the whole matrix `name` (a vocab-sized concat when row deltas train; for
-   * diagnostics such as drift, not for every step). Call inside tf.tidy.
+   * The current rows `ids` of the [vocabRows, hidden] matrix `name`, float32 [ids, hidden], read
+   * from the trained tensor, the row delta or the frozen base, never from a composed vocab-sized
+   * copy (for diagnostics such as drift). Call inside tf.tidy.
    */
-  matrix(name: string): tf.Tensor {
+  rows(name: string, ids: readonly number[]): tf.Tensor {
     const param = this.params.find((p) => p.tensor === name);
-    return param ? this.composeOne(param, param.value) : this.floatBase(name);
+    const positions = tf.tensor1d(Int32Array.from(ids), "int32");
+    if (param && !param.rows) return tf.gather(param.value, positions);
+    const base = gatherRows(this.baseTensor(name), positions);
+    if (!param?.rows) return base;
+    const slot = new Map(param.rows.ids.map((id, j) => [id, j]));
+    const fromDelta = tf.gather(param.value, tf.tensor1d(Int32Array.from(ids, (id) => slot.get(id) ?? 0), "int32"));
+    const isNew = tf.tensor2d(Float32Array.from(ids, (id) => (slot.has(id) ? 1 : 0)), [ids.length, 1]);
+    return tf.add(tf.mul(base, tf.sub(1, isNew)), tf.mul(fromDelta, isNew));
   }
 
   /** Clones of the current values (cheap: a clone shares memory until the variable is reassigned). */
