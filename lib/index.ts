@@ -10,7 +10,7 @@ export { HfTokenizer } from "./hf/tokenizer";
 export type { ChatMessage, TokenizerJson, TokenizerConfigJson } from "./hf/tokenizer";
 export { readSafetensors, writeSafetensors } from "./hf/safetensors";
 export { loadModel, saveModel } from "./models/load-model";
-export type { SaveOptions } from "./models/load-model";
+export type { LoadOptions, SaveOptions } from "./models/load-model";
 export { SUPPORTED_ARCHITECTURES } from "./models/registry";
 export type { CausalLM, WeightMap, ParameterLayout, GenerateOptions } from "./models/causal-lm";
 export type { ModelConfig } from "./models/model-config";

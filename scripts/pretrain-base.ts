@@ -57,7 +57,7 @@ async function main(): Promise<void> {
   const family = familyFor(architecture);
   const config = family.parseConfig(LLAMA_CONFIG, architecture);
   const initial = initLlamaWeights(LLAMA_CONFIG, options.seed);
-  const weights = weightsFromCheckpoint(family, config, new Map(initial.map((t) => [t.name, { ...t, shape: [...t.shape] }])));
+  const weights = weightsFromCheckpoint(family, config, new Map(initial.map((t) => [t.name, { ...t, shape: [...t.shape], data: t.data as Float32Array }])));
   const model = new TransformerLM(family, config, tokenizer, weights, GENERATION_CONFIG);
 
   const argv = process.argv.slice(2);

@@ -42,7 +42,9 @@ export async function runScaleBench(argv: readonly string[]): Promise<void> {
   const shapes = selectShapes(argv);
   const steps = selectSteps(argv);
   fs.mkdirSync(CACHE_DIR, { recursive: true });
-  for (const shape of shapes) console.log(JSON.stringify(await benchShape(shape, steps), null, 2));
+  // --keep-bf16: tokenlab loads with loadModel(dir, {keepBf16: true}) (16-bit frozen matrices).
+  const keepBf16 = argv.includes("--keep-bf16");
+  for (const shape of shapes) console.log(JSON.stringify(await benchShape(shape, steps, keepBf16), null, 2));
 }
 
 /** The tokenlab steps to run: all of them, or the `--steps` list (then without PyTorch). */
@@ -64,7 +66,7 @@ function selectShapes(argv: readonly string[]): readonly ScaleShape[] {
   return [shape];
 }
 
-async function benchShape(shape: ScaleShape, selection: { steps: readonly StepName[]; torch: boolean }): Promise<Record<string, unknown>> {
+async function benchShape(shape: ScaleShape, selection: { steps: readonly StepName[]; torch: boolean }, keepBf16: boolean): Promise<Record<string, unknown>> {
   const summary = {
     shape: shape.name,
     like: shape.like,
@@ -75,6 +77,7 @@ async function benchShape(shape: ScaleShape, selection: { steps: readonly StepNa
     layers: shape.dims.layers,
     dtype: "BF16",
     tied: true,
+    keep_bf16: keepBf16,
     batch: [1, SEQUENCE],
     load_average: os.loadavg().map((l) => Number(l.toFixed(2))),
   };
@@ -95,6 +98,7 @@ async function benchShape(shape: ScaleShape, selection: { steps: readonly StepNa
     newTokens: NEW_TOKENS,
     expectedNewIds: batch.newIds,
     text: TEXT,
+    keepBf16,
   });
   const tokenlabSummary = { ...summary, tokenizer_size: batch.tokenizerSize, tokenlab: { ...tokenlab.steps, peak_rss_mb: tokenlab.peakRssMb } };
   if (!selection.torch) return tokenlabSummary;

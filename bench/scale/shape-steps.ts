@@ -32,6 +32,8 @@ export interface ShapeJob {
   expectedNewIds: number[];
   /** The text the batch was tokenized from (the flow's data is made from it too). */
   text: string;
+  /** Load with loadModel(dir, {keepBf16: true}). */
+  keepBf16?: boolean;
 }
 
 /** Repetitions of forward and of training steps; the figure is the fastest (the first warms up). */
@@ -71,7 +73,7 @@ async function main(): Promise<void> {
   let start = performance.now();
   let base: TransformerLM;
   try {
-    base = await loadModel(job.dir);
+    base = await loadModel(job.dir, { keepBf16: job.keepBf16 ?? false });
   } catch (error) {
     report("load", { error: String(error) });
     return;

@@ -29,10 +29,13 @@ export class DriftRecorder {
     return shuffled(candidates, seededRandom(seed + 0x5eed)).slice(0, sampleCount).sort((a, b) => a - b);
   }
 
-  /** Records `embedding` (the current [vocabRows, hidden] matrix; not disposed here) at `step`. */
-  record(step: number, embedding: tf.Tensor): void {
+  /**
+   * Records the current embedding rows at `step`: `rowsOf(ids)` returns them as [ids, hidden] (so the
+   * caller never has to build the whole matrix: at 128k × 2048 that is 1 GB of the wasm heap).
+   */
+  record(step: number, rowsOf: (ids: number[]) => tf.Tensor): void {
     if (this.checkpoints.length > 0 && this.checkpoints[this.checkpoints.length - 1].step === step) return;
-    const rows = tf.tidy(() => tf.gather(embedding, tf.tensor1d([...this.newIds, ...this.sampleIds], "int32")));
+    const rows = tf.tidy(() => rowsOf([...this.newIds, ...this.sampleIds]));
     this.checkpoints.push({ step, rows: Float32Array.from(rows.dataSync() as Float32Array) });
     rows.dispose();
   }

@@ -4,6 +4,7 @@ import "@tensorflow/tfjs-core/dist/register_all_gradients";
 // Method chaining (x.reshape(...)) for notebook users, as the umbrella package provides.
 import "@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops";
 import { TokenlabError } from "../errors/tokenlab-error";
+import { registerWasmBf16Kernels } from "./wasm-bf16-matmul";
 import { registerWasmBatchMatMul } from "./wasm-batch-matmul";
 import { errorListeners, replaceWasmErrorListeners } from "./wasm-error-listeners";
 import { registerWasmSharedIdentity } from "./wasm-identity";
@@ -70,6 +71,7 @@ async function tryBackend(name: BackendName): Promise<string | undefined> {
     registerWasmTrainingKernels();
     registerWasmBatchMatMul();
     registerWasmSharedIdentity();
+    registerWasmBf16Kernels();
   }
   const listeners = errorListeners();
   try {

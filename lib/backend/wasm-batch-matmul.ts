@@ -2,16 +2,19 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { BATCH_MATMUL_WASM_BASE64 } from "./wasm-kernels/batch-matmul-wasm";
 
-interface KernelExports {
+export interface KernelExports {
   batch_matmul(
     a: number, b: number, c: number, batch: number, m: number, k: number, n: number, aStride: number, bStride: number,
     bTransposed: number, scratch: number, chunk: number,
   ): void;
   batch_transpose(src: number, dst: number, batch: number, rows: number, cols: number): void;
+  bf16_matmul_nt(x: number, w: number, y: number, m: number, k: number, n: number, scratch: number, chunk: number): void;
+  bf16_matmul_nn(x: number, w: number, y: number, m: number, n: number, k: number, scratch: number, chunk: number): void;
+  bf16_unpack(src: number, dst: number, count: number): void;
 }
 
 /** The emscripten module of tfjs-backend-wasm, as far as this kernel uses it. */
-interface TfjsWasmModule {
+export interface TfjsWasmModule {
   asm: { memory: WebAssembly.Memory };
   _malloc(bytes: number): number;
   _free(pointer: number): void;
@@ -29,7 +32,7 @@ const XNNPACK_MAX_B_BYTES = 64 * 2 ** 20;
 const kernelsByMemory = new WeakMap<WebAssembly.Memory, KernelExports>();
 
 /** The kernel module instantiated on tfjs' own heap (once per heap). */
-function kernelsFor(module: TfjsWasmModule): KernelExports {
+export function kernelsFor(module: TfjsWasmModule): KernelExports {
   const memory = module.asm.memory;
   let kernels = kernelsByMemory.get(memory);
   if (!kernels) {

@@ -63,7 +63,7 @@ function readWeights(dir: string): Map<string, SafetensorsEntry> {
 
 function dominantDtype(tensors: Map<string, SafetensorsEntry>): FloatDtype {
   const bytes: Record<FloatDtype, number> = { F32: 0, F16: 0, BF16: 0 };
-  for (const t of tensors.values()) bytes[t.dtype] += t.data.length;
+  for (const t of tensors.values()) bytes[t.dtype] += t.raw.byteLength / bytesPerElement(t.dtype);
   return (Object.keys(bytes) as FloatDtype[]).reduce((a, b) => (bytes[b] > bytes[a] ? b : a));
 }
 

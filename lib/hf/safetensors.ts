@@ -18,11 +18,17 @@ export function bytesPerElement(dtype: FloatDtype): number {
   return BYTES_PER_ELEMENT[dtype];
 }
 
-/** One tensor of a safetensors file, converted to float32. */
+/** One tensor of a safetensors file. */
 export interface SafetensorsEntry {
   dtype: FloatDtype;
   shape: number[];
-  data: Float32Array;
+  /** The tensor's bytes as stored (little-endian `dtype` values). */
+  raw: Uint8Array;
+  /**
+   * The values as float32, converted from `raw` on every read (a view for F32): a 16-bit
+   * checkpoint is held at its own size until a caller widens one tensor at a time.
+   */
+  readonly data: Float32Array;
 }
 
 interface HeaderEntry {
@@ -112,7 +118,8 @@ export function readSafetensors(
         });
       }
       const raw = readAt(fd, dataStart + entry.begin, entry.end - entry.begin, file);
-      tensors.set(name, { dtype: entry.dtype, shape: entry.shape, data: toFloat32(raw, entry.dtype) });
+      const { dtype, shape } = entry;
+      tensors.set(name, { dtype, shape, raw, get data() { return toFloat32(raw, dtype); } });
     }
     return { tensors, metadata };
   } finally {
@@ -141,16 +148,17 @@ function toFloat32(raw: Uint8Array, dtype: FloatDtype): Float32Array {
   return dtype === "BF16" ? bf16ToFloat32(bits) : f16ToFloat32(bits);
 }
 
-function fromFloat32(data: Float32Array, dtype: FloatDtype): Uint8Array {
-  const converted = dtype === "F32" ? data : dtype === "BF16" ? float32ToBf16(data) : float32ToF16(data);
+function fromFloat32(data: Float32Array | Uint16Array, dtype: FloatDtype): Uint8Array {
+  if (data instanceof Uint16Array && dtype !== "BF16") return fromFloat32(bf16ToFloat32(data), dtype);
+  const converted = dtype === "F32" || data instanceof Uint16Array ? data : dtype === "BF16" ? float32ToBf16(data) : float32ToF16(data);
   return new Uint8Array(converted.buffer, converted.byteOffset, converted.byteLength);
 }
 
-/** A tensor to write: float32 values, stored as `dtype`. */
+/** A tensor to write: float32 values (or BF16 bit patterns, written as they are under BF16), stored as `dtype`. */
 export interface TensorToWrite {
   name: string;
   shape: readonly number[];
-  data: Float32Array;
+  data: Float32Array | Uint16Array;
   dtype: FloatDtype;
 }
 

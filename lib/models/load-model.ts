@@ -19,8 +19,11 @@ const TORCH_DTYPES: Record<FloatDtype, string> = { F32: "float32", F16: "float16
  * later save keeps it even when config.json did not say. Without a directory it loads the bundled
  * base model, the default wherever a model is optional.
  */
-export async function loadModel(dir: string = baseModelDir()): Promise<TransformerLM> {
-  await ensureBackend();
+export async function loadModel(dir: string = baseModelDir(), options: LoadOptions = {}): Promise<TransformerLM> {
+  const backendName = await ensureBackend();
+  if (options.keepBf16 && backendName !== "wasm") {
+    throw new TokenlabError(`loadModel keepBf16 needs the wasm backend (its 16-bit kernels are wasm only); the active backend is ${backendName}`, { backend: backendName });
+  }
   const checkpoint = readCheckpoint(dir);
   const architecture = architectureOf(checkpoint.config);
   const family = familyFor(architecture);
@@ -32,8 +35,19 @@ export async function loadModel(dir: string = baseModelDir()): Promise<Transform
       { dir, tokenizerSize: checkpoint.tokenizer.size, rows: config.vocabSize },
     );
   }
-  const weights = weightsFromCheckpoint(family, config, checkpoint.tensors);
+  const weights = weightsFromCheckpoint(family, config, checkpoint.tensors, options.keepBf16 ?? false);
   return new TransformerLM(family, config, checkpoint.tokenizer, weights, checkpoint.generationConfig, path.resolve(dir));
+}
+
+export interface LoadOptions {
+  /**
+   * Keep a BF16 checkpoint's matrices (nn.Linear weights, embedding, head) 16-bit on the wasm heap and
+   * multiply them with float32 accumulation, halving their memory: a 1.2B model as float32 (5 GB)
+   * exceeds the 4 GB wasm32 heap. Logits differ from the float32 path only by summation order.
+   * Off by default: adding tokens widens the embedding (and head) to float32, and a matrix widens
+   * when it starts training. Saving writes the kept bits unchanged.
+   */
+  keepBf16?: boolean;
 }
 
 export interface SaveOptions {

@@ -2,6 +2,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { backend } from "../backend/init-backend";
 import { Table } from "../display/table";
 import type { CausalLM } from "./causal-lm";
+import { isPacked } from "./packed-weights";
 
 /**
  * A model at a glance — what a notebook shows for a cell ending with a model, instead of
@@ -12,9 +13,9 @@ import type { CausalLM } from "./causal-lm";
 export function modelSummary(model: CausalLM, title = "model"): Table {
   const { config, tokenizer, weights, layout } = model;
   const tensors = new Set(weights.values());
-  const parameters = [...tensors].reduce((sum, t) => sum + t.size, 0);
+  const parameters = [...tensors].reduce((sum, t) => sum + (isPacked(t) ? 2 * t.size : t.size), 0);
   const rows = weights.get(layout.embedding)?.shape[0] ?? config.vocabSize;
-  const hidden = weights.get(layout.embedding)?.shape[1] ?? config.hiddenSize;
+  const hidden = config.hiddenSize;
   const heads = config.numKeyValueHeads === config.numHeads ? `${config.numHeads} heads` : `${config.numHeads} heads (${config.numKeyValueHeads} key/value)`;
   const head = layout.head === null ? "tied to the input embedding" : `separate (${layout.head})`;
   return new Table({
@@ -26,7 +27,7 @@ export function modelSummary(model: CausalLM, title = "model"): Table {
       ["vocabulary", vocabulary(rows, tokenizer.size)],
       ["output head", head],
       ["context", `${config.maxPositionEmbeddings} positions`],
-      ["dtype", [...new Set([...tensors].map((t) => t.dtype))].join(", ")],
+      ["dtype", [...new Set([...tensors].map((t) => (isPacked(t) ? "bfloat16 (packed)" : t.dtype)))].join(", ")],
       ["backend", activeBackend()],
     ],
   });

@@ -1,21 +1,33 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { TokenlabError } from "../errors/tokenlab-error";
+import { packedBf16Tensor } from "../backend/wasm-bf16-matmul";
 import type { SafetensorsEntry } from "../hf/safetensors";
 import type { WeightMap } from "./causal-lm";
 import type { ModelFamily } from "./model-family";
 import type { ModelConfig } from "./model-config";
+import { isPacked, packedBits } from "./packed-weights";
+
+/** A tensor as read from a checkpoint (`raw`: its stored bytes, needed to keep BF16 packed). */
+type CheckpointTensor = Pick<SafetensorsEntry, "dtype" | "shape" | "data"> & { raw?: Uint8Array };
 
 /**
  * Builds a WeightMap from checkpoint tensors: checks that every tensor the family needs is there
  * with the shape the config implies, and transposes the ones the family keeps transposed.
+ * With `keepBf16`, BF16 matrices that the forward pass multiplies by (nn.Linear weights, the embedding
+ * and head) stay 16-bit, packed (see packed-weights.ts); everything else is widened to float32.
  * The caller owns the returned tensors.
  */
 export function weightsFromCheckpoint(
   family: ModelFamily,
   config: ModelConfig,
-  tensors: ReadonlyMap<string, SafetensorsEntry>,
+  tensors: ReadonlyMap<string, CheckpointTensor>,
+  keepBf16 = false,
 ): Map<string, tf.Tensor> {
-  const byName = new Map<string, SafetensorsEntry>();
+  const layout = family.layout(config);
+  const packable = (name: string, spec: { hfShape: number[]; transposed: boolean }, entry: CheckpointTensor): entry is SafetensorsEntry =>
+    keepBf16 && entry.dtype === "BF16" && entry.raw !== undefined && spec.hfShape.length === 2 && spec.hfShape[1] % 2 === 0 &&
+    (spec.transposed || name === layout.embedding || name === layout.head);
+  const byName = new Map<string, CheckpointTensor>();
   for (const [name, entry] of tensors) {
     const normalized = family.normalizeName(name);
     if (normalized !== null) byName.set(normalized, entry);
@@ -42,7 +54,12 @@ export function weightsFromCheckpoint(
           expected: spec.hfShape,
         });
       }
-      weights.set(name, spec.transposed ? transposeHost(entry.data, entry.shape) : tf.tensor(entry.data, entry.shape, "float32"));
+      if (packable(name, spec, entry)) {
+        const [rows, cols] = entry.shape;
+        weights.set(name, packedBf16Tensor(new Uint16Array(entry.raw.buffer, entry.raw.byteOffset, rows * cols), rows, cols));
+      } else {
+        weights.set(name, spec.transposed ? transposeHost(entry.data, entry.shape) : tf.tensor(entry.data, entry.shape, "float32"));
+      }
     }
   } catch (error) {
     for (const t of weights.values()) t.dispose();
@@ -51,15 +68,24 @@ export function weightsFromCheckpoint(
   return weights;
 }
 
-/** Checkpoint-layout float32 arrays for every tensor of `weights` (reads them off the device). */
+/**
+ * Checkpoint-layout arrays for every tensor of `weights` (reads them off the device): float32, or
+ * the bf16 bits of a packed tensor, already in checkpoint layout (saved bit-exact as BF16).
+ */
 export function weightsToCheckpoint(
   family: ModelFamily,
   config: ModelConfig,
   weights: WeightMap,
-): Array<{ name: string; shape: number[]; data: Float32Array }> {
+): Array<{ name: string; shape: number[]; data: Float32Array | Uint16Array }> {
   return [...family.tensorSpecs(config)].map(([name, spec]) => {
     const tensor = weights.get(name);
     if (!tensor) throw new TokenlabError(`model has no tensor ${name}`, { tensor: name });
+    if (isPacked(tensor)) {
+      if (tensor.shape.join(",") !== [spec.hfShape[0], spec.hfShape[1] / 2].join(",")) {
+        throw new TokenlabError(`packed tensor ${name} has shape [${tensor.shape}], expected [${spec.hfShape[0]}, ${spec.hfShape[1] / 2}]`, { tensor: name });
+      }
+      return { name, shape: spec.hfShape, data: packedBits(tensor) };
+    }
     const expected = spec.transposed ? [...spec.hfShape].reverse() : spec.hfShape;
     if (tensor.shape.join(",") !== expected.join(",")) {
       throw new TokenlabError(`tensor ${name} has shape [${tensor.shape}], expected [${expected}]`, { tensor: name });

@@ -1,8 +1,9 @@
-import type * as tf from "@tensorflow/tfjs-core";
+import * as tf from "@tensorflow/tfjs-core";
 import { escapeHtml } from "../display/html-escape";
 import { JUPYTER_DISPLAY, type MimeBundle } from "../display/mime-bundle";
 import { Table } from "../display/table";
 import type { CausalLM } from "../models/causal-lm";
+import { gatherRows } from "../models/packed-weights";
 import type { AddTokensOptions } from "./add-tokens";
 import { strategyLabel, type InitStrategy } from "./init-strategies";
 import { nearestRows } from "./nearest-tokens";
@@ -49,7 +50,7 @@ export class AddTokensResult {
     if (this.tokens.length === 0) return [];
     const embedding = this.model.weights.get(this.model.layout.embedding) as tf.Tensor2D;
     const ids = this.tokens.map((t) => t.id);
-    const queries = embedding.gather(ids) as tf.Tensor2D;
+    const queries = tf.tidy(() => gatherRows(embedding, tf.tensor1d(ids, "int32"))) as tf.Tensor2D;
     try {
       const neighbours = nearestRows(embedding, this.base.tokenizer.size, queries, k + 1);
       return neighbours.map((row, i) =>

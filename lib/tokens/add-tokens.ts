@@ -55,13 +55,14 @@ export function addTokens(model: CausalLM, specs: TokenSpec | TokenSpec[], optio
   }
   const plan = planTokens(model.tokenizer, resolved, options.onExisting ?? "skip");
   const base = model.tokenizer;
-  const embedding = weight(model, model.layout.embedding);
-  const head = model.layout.head === null ? null : weight(model, model.layout.head);
-  const oldRows = embedding.shape[0];
+  const oldRows = weight(model, model.layout.embedding).shape[0];
   const firstNewId = base.size;
   if (firstNewId > oldRows) {
     throw new AddTokensError(`the tokenizer knows ${firstNewId} ids but the embedding has only ${oldRows} rows`, { rows: oldRows });
   }
+  // Either may be kept 16-bit (loadModel keepBf16); strategies read it in place and it grows packed.
+  const embedding = weight(model, model.layout.embedding);
+  const head = model.layout.head === null ? null : weight(model, model.layout.head);
   const newTokens = plan.tokens.filter((token) => token.kind === "new");
   const rows = roundUp(Math.max(oldRows, firstNewId + newTokens.length), options.padToMultipleOf);
 

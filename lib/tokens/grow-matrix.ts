@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core";
+import { isPacked, packRows } from "../models/packed-weights";
 import { initRow, meanInit, type InitContext, type InitStrategy, type NewToken } from "./init-strategies";
 
 /**
@@ -17,7 +18,11 @@ export function growMatrix(
   firstNewId: number,
   rows: number,
 ): tf.Tensor2D {
-  const [oldRows, hidden] = context.matrix.shape;
+  const [oldRows] = context.matrix.shape;
+  const packed = isPacked(context.matrix);
+  const hidden = packed ? context.matrix.shape[1] * 2 : context.matrix.shape[1];
+  // A packed matrix (loadModel keepBf16) grows packed: its new rows are rounded to bf16, as a save would.
+  const stored = (rows: tf.Tensor2D) => (packed ? packRows(rows) : rows);
   const newRows: tf.Tensor1D[] = [];
   try {
     for (const { token, strategy } of tokens) newRows.push(initRow(strategy, context, token));
@@ -31,12 +36,12 @@ export function growMatrix(
     const inside = Math.max(0, Math.min(afterNew, oldRows) - firstNewId);
     const appended = newRows.slice(inside);
     const padding = rows - Math.max(afterNew, oldRows);
-    const tail: tf.Tensor2D[] = appended.length > 0 ? [tf.stack(appended) as tf.Tensor2D] : [];
-    if (padding > 0) tail.push(tf.tile(meanInit(context).reshape([1, hidden]), [padding, 1]) as tf.Tensor2D);
+    const tail: tf.Tensor2D[] = appended.length > 0 ? [stored(tf.stack(appended) as tf.Tensor2D)] : [];
+    if (padding > 0) tail.push(tf.tile(stored(meanInit(context).reshape([1, hidden])), [padding, 1]) as tf.Tensor2D);
     let grown: tf.Tensor2D = tail.length > 0 ? tf.concat([context.matrix, ...tail], 0) : context.matrix;
     if (inside > 0) {
       const ids = tf.tensor2d(Array.from({ length: inside }, (_, j) => [firstNewId + j]), [inside, 1], "int32");
-      grown = tf.tensorScatterUpdate(grown, ids, tf.stack(newRows.slice(0, inside)));
+      grown = tf.tensorScatterUpdate(grown, ids, stored(tf.stack(newRows.slice(0, inside)) as tf.Tensor2D));
     }
     tf.dispose(newRows);
     return grown === context.matrix ? tf.clone(grown) : grown;

@@ -7,7 +7,9 @@
  * Tensors: the returned row is owned by the caller; the context's tensors are borrowed.
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { matMulBf16NN, unpackBf16 } from "../backend/wasm-bf16-matmul";
 import type { HfTokenizer } from "../hf/tokenizer";
+import { gatherRows, isPacked } from "../models/packed-weights";
 import type { OptionChecks } from "../errors/option-checks";
 import { AddTokensError } from "./add-tokens-error";
 import { gaussianSamples } from "./seeded-gaussian";
@@ -166,7 +168,10 @@ export function zerosInit(context: InitContext): tf.Tensor1D {
 export function meanInit(context: InitContext): tf.Tensor1D {
   const rows = context.matrix.shape[0];
   const weights = new Float32Array(rows).fill(1 / context.tokenRows, 0, context.tokenRows);
-  return tf.tidy(() => tf.reshape(tf.matMul(tf.tensor2d(weights, [1, rows]), context.matrix), [-1]) as tf.Tensor1D);
+  return tf.tidy(() => {
+    const w = tf.tensor2d(weights, [1, rows]);
+    return tf.reshape(isPacked(context.matrix) ? matMulBf16NN(w, context.matrix) : tf.matMul(w, context.matrix), [-1]) as tf.Tensor1D;
+  });
 }
 
 /**
@@ -211,7 +216,22 @@ export function interpolateInit(context: InitContext, from: string | string[], a
   return row;
 }
 
+/** User functions read float32 matrices: packed ones (loadModel keepBf16) are widened for the call. */
 function userInit(fn: InitFunction, context: InitContext, token: NewToken): tf.Tensor1D {
+  const widened = new Map<tf.Tensor, tf.Tensor2D>();
+  const float32 = <T extends tf.Tensor2D | null>(t: T): T => {
+    if (t === null || !isPacked(t)) return t;
+    if (!widened.has(t)) widened.set(t, unpackBf16(t) as tf.Tensor2D);
+    return widened.get(t) as T;
+  };
+  try {
+    return checkedUserRow(fn, { ...context, matrix: float32(context.matrix), embedding: float32(context.embedding), head: float32(context.head) }, token);
+  } finally {
+    tf.dispose([...widened.values()]);
+  }
+}
+
+function checkedUserRow(fn: InitFunction, context: InitContext, token: NewToken): tf.Tensor1D {
   const result = fn({
     matrix: context.matrix,
     role: context.role,
@@ -252,7 +272,7 @@ function isBorrowed(tensor: tf.Tensor, context: InitContext): boolean {
 function meanOfPieces(context: InitContext, text: string, what: string): tf.Tensor1D {
   const ids = context.baseTokenizer.encode(text);
   if (ids.length === 0) throw new AddTokensError(`init {${what}: ${JSON.stringify(text)}} tokenizes to nothing`, { text });
-  return tf.tidy(() => tf.gather(context.matrix, tf.tensor1d(ids, "int32")).mean(0) as tf.Tensor1D);
+  return tf.tidy(() => gatherRows(context.matrix, tf.tensor1d(ids, "int32")).mean(0) as tf.Tensor1D);
 }
 
 function addNoise(context: InitContext, row: tf.Tensor1D): tf.Tensor1D {
@@ -266,9 +286,10 @@ function addNoise(context: InitContext, row: tf.Tensor1D): tf.Tensor1D {
 }
 
 function tokenRowsOf(context: InitContext): tf.Tensor2D {
-  return context.matrix.slice([0, 0], [context.tokenRows, hidden(context)]);
+  const rows = tf.slice(context.matrix, [0, 0], [context.tokenRows, -1]);
+  return (isPacked(rows) ? unpackBf16(rows) : rows) as tf.Tensor2D;
 }
 
 function hidden(context: InitContext): number {
-  return context.matrix.shape[1];
+  return isPacked(context.matrix) ? context.matrix.shape[1] * 2 : context.matrix.shape[1];
 }

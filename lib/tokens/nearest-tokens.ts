@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core";
+import { leadingRows } from "../models/packed-weights";
 
 export interface Neighbour {
   id: number;
@@ -13,7 +14,7 @@ export function nearestRows(matrix: tf.Tensor2D, candidateRows: number, queries:
   if (queries.shape[0] === 0 || candidateRows === 0) return Array.from({ length: queries.shape[0] }, () => []);
   const { values, indices } = tf.tidy(() => {
     const unit = (m: tf.Tensor2D) => tf.div(m, tf.maximum(tf.norm(m, 2, 1, true), 1e-12)) as tf.Tensor2D;
-    const candidates = unit(matrix.slice([0, 0], [candidateRows, matrix.shape[1]]));
+    const candidates = unit(leadingRows(matrix, candidateRows)); // widened when packed (loadModel keepBf16)
     const similarity = tf.matMul(unit(queries), candidates, false, true); // [n, candidateRows]
     return tf.topk(similarity, Math.min(k, candidateRows));
   });

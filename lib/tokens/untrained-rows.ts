@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core";
+import { gatherRows, isPacked, leadingRows } from "../models/packed-weights";
 import { seededGaussian } from "./seeded-gaussian";
 
 /**
@@ -7,11 +8,11 @@ import { seededGaussian } from "./seeded-gaussian";
  * tokens all initialized with the same mean). Tensors are borrowed.
  */
 export function untrainedRows(matrix: tf.Tensor2D, tokenRows: number): { zero: number[]; duplicated: number[][] } {
-  const hidden = matrix.shape[1];
+  const hidden = isPacked(matrix) ? matrix.shape[1] * 2 : matrix.shape[1];
   const normal = seededGaussian(12345);
   const directions = Float32Array.from({ length: hidden * 2 }, normal);
   const [maxAbs, projections] = tf.tidy(() => {
-    const rows = matrix.slice([0, 0], [tokenRows, hidden]);
+    const rows = leadingRows(matrix, tokenRows); // widened when packed (loadModel keepBf16)
     return [rows.abs().max(1).dataSync(), tf.matMul(rows, tf.tensor2d(directions, [hidden, 2])).dataSync()];
   });
   const zero: number[] = [];
@@ -26,7 +27,7 @@ export function untrainedRows(matrix: tf.Tensor2D, tokenRows: number): { zero: n
   const duplicated: number[][] = [];
   for (const candidates of groups.values()) {
     if (candidates.length < 2) continue;
-    const values = tf.tidy(() => tf.gather(matrix, candidates).arraySync() as number[][]);
+    const values = tf.tidy(() => gatherRows(matrix, tf.tensor1d(candidates, "int32")).arraySync() as number[][]);
     const byContent = new Map<string, number[]>();
     candidates.forEach((id, i) => byContent.set(values[i].join(","), [...(byContent.get(values[i].join(",")) ?? []), id]));
     for (const ids of byContent.values()) if (ids.length > 1) duplicated.push(ids);

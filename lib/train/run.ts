@@ -489,7 +489,7 @@ export class Run implements PromiseLike<TrainResult>, Displayable {
   }
 
   private recordDrift(): void {
-    tf.tidy(() => this.drift.record(this.completed, this.params.matrix(this.base.layout.embedding)));
+    this.drift.record(this.completed, (ids) => this.params.rows(this.base.layout.embedding, ids));
   }
 
   private buildResult(): TrainResult {

@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { CausalLM, WeightMap } from "../models/causal-lm";
 import type { RowOverlay } from "../models/layers/embedding";
+import { gatherRows, isPacked, packedWithRows, unpackedWeight } from "../models/packed-weights";
 import type { LayerGroup } from "./layer-groups";
 import { TrainingError } from "./training-error";
 
@@ -67,12 +68,12 @@ export class TrainableParameters {
         for (const name of group.tensors) {
           const existing = this.params.find((p) => p.tensor === name);
           if (existing && !existing.rows) continue;
-          const start = existing ? tf.tidy(() => this.composeOne(existing, existing.value)) : this.baseTensor(name);
+          // A weight kept 16-bit (loadModel keepBf16) trains as float32.
+          const base = this.baseTensor(name);
+          const start = existing ? tf.tidy(() => this.composeOne(existing, existing.value)) : unpackedWeight(this.base.layout, name, base);
           const value = tf.variable(start, true, this.prefix + name);
-          if (existing) {
-            start.dispose();
-            this.remove(existing);
-          }
+          if (start !== base) start.dispose();
+          if (existing) this.remove(existing);
           const param: TrainableParameter = { key: name, group: group.name, tensor: name, value, decay: value.rank >= 2 };
           this.params.push(param);
           added.push(param);
@@ -88,7 +89,7 @@ export class TrainableParameters {
           group: group.name,
           tensor: group.tensor,
           rows: { ids, runs: consecutiveRuns(ids) },
-          value: tf.tidy(() => tf.variable(tf.gather(base, tf.tensor1d(ids, "int32")), true, `${this.prefix}${group.tensor}[new rows]`)),
+          value: tf.tidy(() => tf.variable(gatherRows(base, tf.tensor1d(ids, "int32")), true, `${this.prefix}${group.tensor}[new rows]`)),
           decay: false,
         };
         this.params.push(param);
@@ -113,12 +114,20 @@ export class TrainableParameters {
   }
 
   /**
-   * The current value of the whole matrix `name` (a vocab-sized concat when row deltas train; for
-   * diagnostics such as drift, not for every step). Call inside tf.tidy.
+   * The current rows `ids` of the [vocabRows, hidden] matrix `name`, float32 [ids, hidden], read
+   * from the trained tensor, the row delta or the frozen base, never from a composed vocab-sized
+   * copy (for diagnostics such as drift). Call inside tf.tidy.
    */
-  matrix(name: string): tf.Tensor {
+  rows(name: string, ids: readonly number[]): tf.Tensor {
     const param = this.params.find((p) => p.tensor === name);
-    return param ? this.composeOne(param, param.value) : this.baseTensor(name);
+    const positions = tf.tensor1d(Int32Array.from(ids), "int32");
+    if (param && !param.rows) return tf.gather(param.value, positions);
+    const base = gatherRows(this.baseTensor(name), positions);
+    if (!param?.rows) return base;
+    const slot = new Map(param.rows.ids.map((id, j) => [id, j]));
+    const fromDelta = tf.gather(param.value, tf.tensor1d(Int32Array.from(ids, (id) => slot.get(id) ?? 0), "int32"));
+    const isNew = tf.tensor2d(Float32Array.from(ids, (id) => (slot.has(id) ? 1 : 0)), [ids.length, 1]);
+    return tf.add(tf.mul(base, tf.sub(1, isNew)), tf.mul(fromDelta, isNew));
   }
 
   /** Clones of the current values (cheap: a clone shares memory until the variable is reassigned). */
@@ -129,13 +138,18 @@ export class TrainableParameters {
   /**
    * The weights of a trained model: the base tensors where nothing trained (shared, not copied),
    * new tensors where something did. Row deltas are written into a copy of the base rows on the
-   * CPU, so every untouched row stays bit-identical. The caller owns the new tensors.
+   * CPU, so every untouched row stays bit-identical (into a packed copy, rounded to bf16, when the
+   * base keeps the matrix 16-bit). The caller owns the new tensors.
    */
   toWeights(snapshot: Snapshot): WeightMap {
     const weights = new Map(this.base.weights);
     for (const { tensor, rowIds, value } of snapshot) {
       if (!rowIds) {
         weights.set(tensor, value.clone());
+        continue;
+      }
+      if (isPacked(this.baseTensor(tensor))) {
+        weights.set(tensor, packedWithRows(this.baseTensor(tensor), rowIds, value));
         continue;
       }
       const base = this.baseTensor(tensor);
@@ -158,7 +172,7 @@ export class TrainableParameters {
    */
   private composeOne(param: TrainableParameter, value: tf.Tensor): tf.Tensor {
     if (!param.rows) return value;
-    const base = this.baseTensor(param.tensor);
+    const base = this.floatBase(param.tensor); // tidy-tracked when widened: composeOne runs inside tf.tidy
     const vocabRows = base.shape[0];
     const pieces: tf.Tensor[] = [];
     let cursor = 0;
@@ -174,6 +188,11 @@ export class TrainableParameters {
   private remove(param: TrainableParameter): void {
     param.value.dispose();
     this.params.splice(this.params.indexOf(param), 1);
+  }
+
+  /** The base tensor in float32 (a new tensor, owned by the caller, when the base keeps it packed). */
+  private floatBase(name: string): tf.Tensor {
+    return unpackedWeight(this.base.layout, name, this.baseTensor(name));
   }
 
   private baseTensor(name: string): tf.Tensor {

@@ -134,7 +134,8 @@ print(json.dumps([ours, theirs]))`;
       const { tensors } = readSafetensors(file, { only: ["probe"] });
       assert.ok(process.memoryUsage().arrayBuffers - arrayBuffersBefore < 2 ** 20, "only the requested tensor was read");
       assert.deepEqual([...tensors.keys()], ["probe"]);
-      assert.deepEqual(tensors.get("probe"), { dtype: "F32", shape: [4], data: probe });
+      const { dtype, shape, data } = tensors.get("probe")!;
+      assert.deepEqual({ dtype, shape, data }, { dtype: "F32", shape: [4], data: probe });
     });
 
     it("refuses a tensor too large to hold, naming it, and a tensor the file does not have", () => {

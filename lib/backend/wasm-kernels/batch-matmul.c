@@ -12,6 +12,7 @@
  * (build.sh checks that the output does not use __stack_pointer).
  */
 #include <stddef.h>
+#include <stdint.h>
 #include <wasm_simd128.h>
 
 /* C [m, n] (row stride ldc) = A [m, k] · B [k, n] (row stride ldb). */
@@ -118,4 +119,45 @@ void batch_matmul(const float* a, const float* b, float* c, int batch, int m, in
 /* dst [batch, cols, rows] = transpose of src [batch, rows, cols] (for matMuls asked to transpose A). */
 void batch_transpose(const float* src, float* dst, int batch, int rows, int cols) {
   for (int p = 0; p < batch; p++) transpose(src + (size_t)p * rows * cols, dst + (size_t)p * rows * cols, rows, cols, cols);
+}
+
+/*
+ * Frozen BF16 weights (see lib/backend/wasm-bf16-matmul.ts): W [n, k] (Hugging Face's nn.Linear
+ * [out, in] layout) stays 16-bit on the heap; blocks of it are widened to float32 in scratch and
+ * multiplied there, so products accumulate in float32 and no float32 copy of W ever exists whole.
+ * A bf16 value is the top half of a float32, so widening is a shift.
+ */
+static inline float bf16(uint16_t bits) {
+  union { uint32_t u; float f; } v = { (uint32_t)bits << 16 };
+  return v.f;
+}
+
+/* y [m, n] = x [m, k] · Wᵀ: `chunk` rows of W at a time are widened and transposed into scratch (k·chunk floats). */
+void bf16_matmul_nt(const float* x, const uint16_t* w, float* y, int m, int k, int n, float* scratch, int chunk) {
+  for (int j = 0; j < n; j += chunk) {
+    int width = n - j < chunk ? n - j : chunk;
+    for (int r = 0; r < width; r++) {
+      const uint16_t* row = w + (size_t)(j + r) * k;
+      for (int q = 0; q < k; q++) scratch[(size_t)q * width + r] = bf16(row[q]);
+    }
+    matmul_one(x, scratch, y + j, m, k, width, width, n);
+  }
+}
+
+/* y [m, k] = x [m, n] · W: `chunk` columns of W at a time are widened into scratch (n·chunk floats). */
+void bf16_matmul_nn(const float* x, const uint16_t* w, float* y, int m, int n, int k, float* scratch, int chunk) {
+  for (int j = 0; j < k; j += chunk) {
+    int width = k - j < chunk ? k - j : chunk;
+    for (int q = 0; q < n; q++) {
+      const uint16_t* row = w + (size_t)q * k + j;
+      float* out = scratch + (size_t)q * width;
+      for (int c = 0; c < width; c++) out[c] = bf16(row[c]);
+    }
+    matmul_one(x, scratch, y + j, m, n, width, width, k);
+  }
+}
+
+/* dst [count] float32 = src [count] bf16. */
+void bf16_unpack(const uint16_t* src, float* dst, int count) {
+  for (int i = 0; i < count; i++) dst[i] = bf16(src[i]);
 }

@@ -7,6 +7,7 @@ cd "$(dirname "$0")"
 out=$(mktemp -d)
 clang-14 --target=wasm32 -O3 -msimd128 -nostdlib -fno-builtin \
   -Wl,--no-entry -Wl,--import-memory -Wl,--export=batch_matmul -Wl,--export=batch_transpose \
+  -Wl,--export=bf16_matmul_nt -Wl,--export=bf16_matmul_nn -Wl,--export=bf16_unpack \
   -o "$out/batch-matmul.wasm" batch-matmul.c
 if clang-14 --target=wasm32 -O3 -msimd128 -fno-builtin -S -o - batch-matmul.c | grep -q "__stack_pointer"; then
   echo "batch-matmul.c uses the C stack or globals; it would write into tfjs' heap" >&2

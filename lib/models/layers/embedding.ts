@@ -1,4 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core";
+import { matMulBf16, matMulBf16NN } from "../../backend/wasm-bf16-matmul";
+import { gatherRows, isPacked } from "../packed-weights";
 
 /**
  * Rows `ids` of a [vocabRows, hidden] matrix replaced by `rows` [k, hidden] without building the
@@ -15,9 +17,9 @@ export interface RowOverlay {
 /** Overlays by Hugging Face tensor name (the embedding, an untied head). */
 export type RowOverlays = ReadonlyMap<string, RowOverlay>;
 
-/** Embedding lookup: rows of `matrix` [vocabRows, hidden] for `inputIds` [B, T] → [B, T, hidden]. */
+/** Embedding lookup: rows of `matrix` [vocabRows, hidden] for `inputIds` [B, T] → [B, T, hidden] (packed rows widened). */
 export function embed(matrix: tf.Tensor, inputIds: tf.Tensor, overlay?: RowOverlay): tf.Tensor {
-  const looked = tf.gather(matrix, inputIds);
+  const looked = gatherRows(matrix, inputIds);
   if (!overlay) return looked;
   const slot = new Map(overlay.ids.map((id, j) => [id, j]));
   const ids = inputIds.dataSync();
@@ -36,7 +38,7 @@ export function embed(matrix: tf.Tensor, inputIds: tf.Tensor, overlay?: RowOverl
 export function outputLogits(h: tf.Tensor, head: tf.Tensor, overlay?: RowOverlay): tf.Tensor3D {
   const [b, t, hidden] = h.shape;
   const x = tf.reshape(h, [-1, hidden]); // [B·T, hidden]
-  const logits = overlay ? overlayLogits(x, head, overlay) : tf.matMul(x, head, false, true); // [B·T, vocabRows]
+  const logits = overlay ? overlayLogits(x, head, overlay) : timesHeadT(x, head); // [B·T, vocabRows]
   return tf.reshape(logits, [b, t, head.shape[0]]);
 }
 
@@ -58,7 +60,7 @@ function overlayLogits(x: tf.Tensor, head: tf.Tensor, overlay: RowOverlay): tf.T
     const [input, rows, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
     save([input, rows]);
     const value = tf.tidy(() => {
-      const fromHead = tf.reshape(tf.matMul(input, head, false, true), [-1]);
+      const fromHead = tf.reshape(timesHeadT(input, head), [-1]);
       const fromRows = tf.reshape(tf.matMul(input, rows, false, true), [-1]);
       return tf.reshape(tf.tensorScatterUpdate(fromHead, tf.tensor2d(flat, [flat.length, 1], "int32"), fromRows), [positions, vocab]);
     });
@@ -68,10 +70,16 @@ function overlayLogits(x: tf.Tensor, head: tf.Tensor, overlay: RowOverlay): tf.T
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [savedInput, savedRows] = saved;
         const dyRows = tf.gather(dy, tf.tensor1d(Int32Array.from(ids), "int32"), 1); // [N, k]
-        const dx = tf.add(tf.matMul(tf.mul(dy, tf.tensor1d(keep)), head), tf.matMul(dyRows, savedRows));
+        const masked = tf.mul(dy, tf.tensor1d(keep));
+        const dx = tf.add(isPacked(head) ? matMulBf16NN(masked, head) : tf.matMul(masked, head), tf.matMul(dyRows, savedRows));
         return [dx, tf.matMul(dyRows, savedInput, true, false)];
       },
     };
   });
   return op(x, overlay.rows);
+}
+
+/** x [N, hidden] · headᵀ, the head float32 or packed, read in place either way. */
+function timesHeadT(x: tf.Tensor, head: tf.Tensor): tf.Tensor {
+  return isPacked(head) ? matMulBf16(x, head) : tf.matMul(x, head, false, true);
 }

@@ -1,4 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core";
+import { matMulBf16 } from "../../backend/wasm-bf16-matmul";
+import { isPacked } from "../packed-weights";
 
 /** Swaps the last two axes: [..., m, n] → [..., n, m]. */
 export function swapLastAxes(x: tf.Tensor): tf.Tensor {
@@ -24,11 +26,13 @@ export const matMul = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>
   };
 }) as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
 
-/** x [..., in] · w [in, out] (+ bias [out]) → [..., out]. */
+/** x [..., in] · w [in, out] (+ bias [out]) → [..., out]; a packed w is [out, in / 2] (packed-weights.ts). */
 export function linear(x: tf.Tensor, w: tf.Tensor, bias?: tf.Tensor): tf.Tensor {
-  const [inFeatures, outFeatures] = w.shape;
+  const packed = isPacked(w);
+  const [inFeatures, outFeatures] = packed ? [w.shape[1]! * 2, w.shape[0]!] : [w.shape[0]!, w.shape[1]!];
   const leading = x.shape.slice(0, -1);
-  const y = tf.matMul(tf.reshape(x, [-1, inFeatures]), w); // [N, out]
+  const flat = tf.reshape(x, [-1, inFeatures]);
+  const y = packed ? matMulBf16(flat, w) : tf.matMul(flat, w); // [N, out]
   const withBias = bias ? tf.add(y, bias) : y;
   return tf.reshape(withBias, [...leading, outFeatures]);
 }

@@ -1,0 +1,67 @@
+import * as tf from "@tensorflow/tfjs-core";
+import { packedBf16Tensor, unpackBf16 } from "../backend/wasm-bf16-matmul";
+import { float32ToBf16 } from "../hf/float-formats";
+import type { ParameterLayout } from "./causal-lm";
+
+/**
+ * Frozen BF16 weights kept 16-bit (`loadModel(dir, {keepBf16: true})`): an int32 tensor
+ * [rows, cols / 2] holding two bf16 values per element (see backend/wasm-bf16-matmul.ts). Two kinds:
+ * the embedding / head, [vocabRows, hidden] like their float32 form; and nn.Linear weights, packed
+ * in the checkpoint's [out, in] layout where the float32 form is the transpose [in, out].
+ * Every other tensor of a model is float32, so the dtype tells them apart.
+ */
+export function isPacked(tensor: tf.Tensor): boolean {
+  return tensor.dtype === "int32";
+}
+
+/** Whether `name` is a matrix kept [vocabRows, hidden] (embedding, head) rather than an nn.Linear weight. */
+function isVocabMatrix(layout: ParameterLayout, name: string): boolean {
+  return name === layout.embedding || name === layout.head;
+}
+
+/**
+ * `tensor` in the float32 layout the model computes with (a packed weight widened, exactly; a float32
+ * one returned as is). For a weight that starts training: packed weights take no gradient.
+ * The caller owns a widened result (it is a new tensor only when `tensor` is packed).
+ */
+export function unpackedWeight(layout: ParameterLayout, name: string, tensor: tf.Tensor): tf.Tensor {
+  if (!isPacked(tensor)) return tensor;
+  return tf.tidy(() => (isVocabMatrix(layout, name) ? unpackBf16(tensor) : tf.transpose(unpackBf16(tensor))));
+}
+
+/** Rows `ids` of a [vocabRows, hidden] matrix, float32 whether the matrix is packed or not. */
+export function gatherRows(matrix: tf.Tensor, ids: tf.Tensor): tf.Tensor {
+  return isPacked(matrix) ? unpackBf16(tf.gather(matrix, ids)) : tf.gather(matrix, ids);
+}
+
+/** Rows [0, count) of a [vocabRows, hidden] matrix in float32, whether the matrix is packed or not. */
+export function leadingRows(matrix: tf.Tensor, count: number): tf.Tensor2D {
+  const rows = tf.slice(matrix, [0, 0], [count, -1]);
+  return (isPacked(rows) ? unpackBf16(rows) : rows) as tf.Tensor2D;
+}
+
+/** float32 rows [k, hidden] rounded to bf16 (nearest even) and packed [k, hidden / 2]: rows joining a packed matrix. */
+export function packRows(rows: tf.Tensor2D): tf.Tensor2D {
+  const [k, hidden] = rows.shape;
+  return packedBf16Tensor(float32ToBf16(Float32Array.from(rows.dataSync() as Float32Array)), k, hidden);
+}
+
+/**
+ * A copy of packed matrix `packed` [vocabRows, hidden / 2] with rows `ids` replaced by float32 `rows`
+ * [k, hidden] rounded to bf16 — how trained rows return into a matrix kept 16-bit (a float32 copy of
+ * a 1.2B model's embedding alone is 1 GB of the 4 GB heap). Every other row keeps its bits.
+ */
+export function packedWithRows(packed: tf.Tensor, ids: readonly number[], rows: tf.Tensor): tf.Tensor2D {
+  const [vocabRows, half] = packed.shape as [number, number];
+  const bits = packedBits(packed);
+  const rowBits = float32ToBf16(Float32Array.from(rows.dataSync() as Float32Array));
+  const hidden = half * 2;
+  ids.forEach((id, j) => bits.set(rowBits.subarray(j * hidden, (j + 1) * hidden), id * hidden));
+  return packedBf16Tensor(bits, vocabRows, hidden);
+}
+
+/** The bf16 bit patterns of a packed tensor, row-major as in its checkpoint (a copy off the device). */
+export function packedBits(tensor: tf.Tensor): Uint16Array {
+  const words = Int32Array.from(tensor.dataSync() as Int32Array);
+  return new Uint16Array(words.buffer);
+}
