@@ -98,10 +98,7 @@ describe("golden outputs against an independent PyTorch reference", function () 
     it(`${c.label}: logits${c.training ? ", loss and gradients" : ""} match within ${TOLERANCE} relative`, async () => {
       const model = await loadModel(path.join(root, String(i)));
       try {
-        const logits = model.forward(model.weights, tf.tensor2d(IDS, undefined, "int32"), tf.tensor2d(MASK, undefined, "int32"));
-        assert.ok(relativeError(logits.dataSync(), references[i].logits) < TOLERANCE, `logits error ${relativeError(logits.dataSync(), references[i].logits)}`);
-        logits.dispose();
-        if (c.training) checkTrainingStep(model, references[i]);
+        checkAgainstReference(model, c, references[i]);
       } finally {
         model.dispose();
       }
@@ -119,16 +116,21 @@ describe("golden outputs against an independent PyTorch reference", function () 
         const packed = [...model.weights].filter(([, t]) => isPacked(t)).map(([name]) => name);
         assert.ok(packed.includes(model.layout.embedding), "the embedding is kept packed");
         if (c.options.architecture !== "GPT2LMHeadModel") assert.ok(packed.includes("model.layers.0.self_attn.q_proj.weight"), "linear weights are kept packed");
-        const logits = model.forward(model.weights, tf.tensor2d(IDS, undefined, "int32"), tf.tensor2d(MASK, undefined, "int32"));
-        assert.ok(relativeError(logits.dataSync(), references[i].logits) < TOLERANCE, `logits error ${relativeError(logits.dataSync(), references[i].logits)}`);
-        logits.dispose();
-        if (c.training) checkTrainingStep(model, references[i]);
+        checkAgainstReference(model, c, references[i]);
       } finally {
         model.dispose();
       }
     });
   });
 });
+
+/** Logits (and for training cases one step's loss and gradients) against the PyTorch reference. */
+function checkAgainstReference(model: TransformerLM, c: Case, reference: ReferenceResult): void {
+  const logits = model.forward(model.weights, tf.tensor2d(IDS, undefined, "int32"), tf.tensor2d(MASK, undefined, "int32"));
+  assert.ok(relativeError(logits.dataSync(), reference.logits) < TOLERANCE, `logits error ${relativeError(logits.dataSync(), reference.logits)}`);
+  logits.dispose();
+  if (c.training) checkTrainingStep(model, reference);
+}
 
 /** Loss and the gradient of every float32 checkpoint tensor (packed ones take none), compared in checkpoint layout. */
 function checkTrainingStep(model: TransformerLM, reference: ReferenceResult): void {
