@@ -1,6 +1,7 @@
 import * as path from "node:path";
 import { ensureBackend } from "../backend/init-backend";
 import { baseModelDir } from "../base-model/location";
+import { optionChecks } from "../errors/option-checks";
 import { TokenlabError } from "../errors/tokenlab-error";
 import { checkTargetDirectory } from "../hf/atomic-write";
 import { readCheckpoint, writeCheckpoint } from "../hf/checkpoint";
@@ -90,14 +91,8 @@ const SAVE_OPTION_KEYS: ReadonlyArray<keyof SaveOptions> = ["dtype", "maxShardBy
 
 /** Every option is checked before anything is written: a bad one must never replace a good checkpoint. */
 function checkSaveOptions(options: SaveOptions): void {
-  if (typeof options !== "object" || options === null || Array.isArray(options)) {
-    throw new TokenlabError(`saveModel options must be an object such as {dtype: "BF16"}, got ${shown(options)}`);
-  }
-  for (const key of Object.keys(options)) {
-    if (!(SAVE_OPTION_KEYS as string[]).includes(key)) {
-      throw new TokenlabError(`unknown saveModel option "${key}"; the options are ${SAVE_OPTION_KEYS.join(", ")}`, { option: key });
-    }
-  }
+  const checks = optionChecks(TokenlabError, "saveModel option");
+  checks.knownKeys(options, SAVE_OPTION_KEYS);
   const { dtype, maxShardBytes } = options;
   if (dtype !== undefined && !isFloatDtype(dtype)) {
     // A near miss ("f16", "bfloat16") gets the spelling that works.
@@ -108,10 +103,7 @@ function checkSaveOptions(options: SaveOptions): void {
     );
   }
   if (maxShardBytes !== undefined && !(Number.isSafeInteger(maxShardBytes) && maxShardBytes > 0)) {
-    throw new TokenlabError(`saveModel maxShardBytes must be a positive whole number of bytes, got ${shown(maxShardBytes)}`, {
-      option: "maxShardBytes",
-      maxShardBytes,
-    });
+    checks.fail("maxShardBytes", "must be a positive whole number of bytes", maxShardBytes);
   }
 }
 
