@@ -88,13 +88,14 @@ export class CellExecutor {
     const { code, sourceOffset } = expandShorthandProperties(source);
     const converted = this.converter.convert(CELL_PRELUDE + this.previousDeclarations, code);
     this.converted = true;
+    let lineMap: number[] | undefined; // built on the first traceback that needs it, then kept
     const location: CellLocation = {
       label,
       source,
       scriptName: `${label}.js`,
       wrapperLines: WRAPPER_LINES,
       compiledLines: (converted.output ?? "").split("\n").length,
-      toSourceLine: (line) => alignCompiledToSource(converted.output ?? "", code)[line] ?? 0,
+      toSourceLine: (line) => (lineMap ??= alignCompiledToSource(converted.output ?? "", code))[line] ?? 0,
       sourceOffset,
     };
     if (converted.diagnostics.length > 0) {

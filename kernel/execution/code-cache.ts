@@ -1,8 +1,9 @@
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, statSync } from "node:fs";
 import Module from "node:module";
 import { homedir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import vm from "node:vm";
+import { writeFileAtomic } from "../../lib/hf/atomic-write";
 
 interface CommonJsModule {
   exports: unknown;
@@ -71,9 +72,7 @@ export function requireWithCodeCache(filename: string): CachedModule {
       needsSave = false;
       try {
         mkdirSync(cacheDir(), { recursive: true, mode: 0o700 });
-        const partial = `${cacheFile}.${process.pid}.tmp`;
-        writeFileSync(partial, script.createCachedData());
-        renameSync(partial, cacheFile); // atomic: a kernel starting meanwhile reads all or nothing
+        writeFileAtomic(cacheFile, script.createCachedData()); // a kernel starting meanwhile reads all or nothing
       } catch {
         // a read-only home only costs the next start its compile time
       }

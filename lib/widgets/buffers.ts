@@ -13,7 +13,7 @@ export interface SplitState {
 }
 
 /** Buffers, typed arrays, DataViews and ArrayBuffers count as binary. */
-export function isBinary(value: unknown): value is Buffer | ArrayBufferView | ArrayBuffer {
+function isBinary(value: unknown): value is Buffer | ArrayBufferView | ArrayBuffer {
   return ArrayBuffer.isView(value) || value instanceof ArrayBuffer;
 }
 

@@ -51,9 +51,10 @@ export class Widget<S extends WidgetState = WidgetState> implements Displayable 
   /** `state` must hold every synced key with its initial value (the _model_* and _view_* keys too). */
   constructor(state: S, comm?: Comm) {
     this.values = { ...state };
-    this.comm = comm ?? WidgetRegistry.current()?.open(this);
+    const registry = WidgetRegistry.current();
+    this.comm = comm ?? registry?.open(this);
     this.modelId = this.comm?.commId ?? randomUUID();
-    if (this.comm) WidgetRegistry.current()?.attach(this, this.comm);
+    if (this.comm) registry?.attach(this, this.comm);
   }
 
   /** Whether a frontend model mirrors this one (false without comms, or once closed). */
