@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+import { TokenlabError } from "../errors/tokenlab-error";
 import { BATCH_MATMUL_WASM_BASE64 } from "./wasm-kernels/batch-matmul-wasm";
 
 export interface KernelExports {
@@ -32,6 +33,22 @@ const XNNPACK_MAX_B_BYTES = 64 * 2 ** 20;
 const kernelsByMemory = new WeakMap<WebAssembly.Memory, KernelExports>();
 
 /** The kernel module instantiated on tfjs' own heap (once per heap). */
+/** Where a tensor's data lies on tfjs' heap (our kernels read and write it in place). */
+export function heapPointer(backend: BackendWasm): (t: tf.TensorInfo) => number {
+  return (t) => backend.dataIdMap.get(t.dataId)!.memoryOffset;
+}
+
+/** Runs `body` with `bytes` of scratch on tfjs' heap. */
+export function withScratch(module: TfjsWasmModule, bytes: number, what: string, body: (scratch: number) => void): void {
+  const scratch = module._malloc(bytes + 16);
+  if (scratch === 0) throw new TokenlabError(`${what}: the wasm heap has no room for ${bytes} bytes of scratch memory`);
+  try {
+    body(scratch);
+  } finally {
+    module._free(scratch);
+  }
+}
+
 export function kernelsFor(module: TfjsWasmModule): KernelExports {
   const memory = module.asm.memory;
   let kernels = kernelsByMemory.get(memory);
@@ -77,12 +94,10 @@ export function registerWasmBatchMatMul(): void {
     const module = backend.wasm as unknown as TfjsWasmModule;
     const kernels = kernelsFor(module);
     const out = backend.makeOutput([...outerShape, m, n], "float32");
-    const pointer = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId)!.memoryOffset;
+    const pointer = heapPointer(backend);
     // Scratch: the transposed A, then CHUNK rows of the transposed B.
     const aScratchBytes = transposeA ? size(a.shape) * 4 : 0;
-    const scratch = module._malloc(aScratchBytes + (transposeB ? k * Math.min(CHUNK, n) * 4 : 0) + 16);
-    if (scratch === 0) throw new Error(`matMul [${a.shape}]·[${b.shape}]: the wasm heap has no room for scratch memory`);
-    try {
+    withScratch(module, aScratchBytes + (transposeB ? k * Math.min(CHUNK, n) * 4 : 0), `matMul [${a.shape}]·[${b.shape}]`, (scratch) => {
       let aPtr = pointer(a);
       if (transposeA) {
         kernels.batch_transpose(aPtr, scratch, batchA, aRows, aCols);
@@ -92,9 +107,7 @@ export function registerWasmBatchMatMul(): void {
         aPtr, pointer(b), pointer(out), batch, m, k, n, batchA === 1 ? 0 : m * k, batchB === 1 ? 0 : k * n,
         transposeB ? 1 : 0, scratch + aScratchBytes, CHUNK,
       );
-    } finally {
-      module._free(scratch);
-    }
+    });
     return out;
   };
   (kernelFunc as { tokenlab?: boolean }).tokenlab = true;

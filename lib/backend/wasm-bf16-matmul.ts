@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { TokenlabError } from "../errors/tokenlab-error";
-import { kernelsFor, type TfjsWasmModule } from "./wasm-batch-matmul";
+import { heapPointer, kernelsFor, withScratch, type TfjsWasmModule } from "./wasm-batch-matmul";
 
 /**
  * Frozen weights kept as BF16 on the wasm heap ("packed"): an int32 tensor [rows, cols / 2] whose
@@ -47,19 +47,7 @@ type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown };
 function heap(args: KernelArgs) {
   const backend = args.backend as BackendWasm;
   const module = backend.wasm as unknown as TfjsWasmModule;
-  const pointer = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId)!.memoryOffset;
-  return { backend, module, kernels: kernelsFor(module), pointer };
-}
-
-/** Runs `body` with `bytes` of scratch on tfjs' heap. */
-function withScratch(module: TfjsWasmModule, bytes: number, what: string, body: (scratch: number) => void): void {
-  const scratch = module._malloc(bytes + 16);
-  if (scratch === 0) throw new TokenlabError(`${what}: the wasm heap has no room for ${bytes} bytes of scratch memory`);
-  try {
-    body(scratch);
-  } finally {
-    module._free(scratch);
-  }
+  return { backend, module, kernels: kernelsFor(module), pointer: heapPointer(backend) };
 }
 
 function checkOperands(name: string, x: tf.TensorInfo, w: tf.TensorInfo, inner: number): void {

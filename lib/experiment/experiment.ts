@@ -6,7 +6,8 @@ import type { Example } from "../data/examples";
 import type { PrepareDataOptions } from "../data/prepare-data";
 import type { AddTokensOptions } from "../tokens/add-tokens";
 import type { TokenSpec } from "../tokens/token-spec";
-import type { TrainOptions } from "../train/train-options";
+import { FLOAT_DTYPES } from "../hf/safetensors";
+import { NAMED_STRATEGIES, SCHEDULES, type TrainOptions } from "../train/train-options";
 import { ExperimentError } from "./experiment-error";
 import { YamlSource, type Shape } from "./yaml-shape";
 
@@ -135,7 +136,7 @@ const EXPERIMENT: Shape = {
       fields: {
         strategy: {
           kind: "oneOf",
-          options: [{ kind: "enum", values: ["new-rows", "gradual", "full"] }, { kind: "list", of: { kind: "string", nonEmpty: true }, nonEmpty: true }],
+          options: [{ kind: "enum", values: NAMED_STRATEGIES }, { kind: "list", of: { kind: "string", nonEmpty: true }, nonEmpty: true }],
           describe: '"new-rows", "gradual", "full" or a list of layer-group selectors',
         },
         newIds: { kind: "list", of: nonNegativeInt, nonEmpty: true },
@@ -144,7 +145,7 @@ const EXPERIMENT: Shape = {
         lr: positive,
         embeddingLr: positive,
         groupLr: { kind: "record", of: positive },
-        schedule: { kind: "enum", values: ["constant", "warmup-cosine"] },
+        schedule: { kind: "enum", values: SCHEDULES },
         warmupSteps: nonNegativeInt,
         weightDecay: nonNegative,
         clipNorm: nonNegative,
@@ -167,7 +168,7 @@ const EXPERIMENT: Shape = {
     },
     export: {
       kind: "object",
-      fields: { checkpoint: { kind: "enum", values: ["initial", "trained"] }, dtype: { kind: "enum", values: ["F32", "F16", "BF16"] } },
+      fields: { checkpoint: { kind: "enum", values: ["initial", "trained"] }, dtype: { kind: "enum", values: FLOAT_DTYPES } },
     },
     output: { kind: "string", nonEmpty: true },
   },

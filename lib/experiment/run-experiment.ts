@@ -5,6 +5,7 @@ import { readJsonl, readTextFile, type Example } from "../data/examples";
 import { prepareData, type TrainingData } from "../data/prepare-data";
 import { TokenlabError } from "../errors/tokenlab-error";
 import { exportRecipe } from "../export/export-recipe";
+import { writeFileAtomic } from "../hf/atomic-write";
 import type { CausalLM } from "../models/causal-lm";
 import { loadModel, saveModel } from "../models/load-model";
 import { addTokens } from "../tokens/add-tokens";
@@ -14,14 +15,14 @@ import type { RunStatus } from "../train/run-records";
 import { readRunState, writeRunState } from "../train/run-state";
 import { restoreRun, train, type ModelWithNewTokens } from "../train/train";
 import type { TrainOptions } from "../train/train-options";
-import { readExperimentFile, type DataFile, type Experiment } from "./experiment";
+import { parseExperiment, type DataFile, type Experiment } from "./experiment";
 import { ExperimentError } from "./experiment-error";
 import { experimentYaml } from "./experiment-yaml";
 import { RECORD_FILES, writeEvaluation, writeRecords, writeReport } from "./run-outputs";
 import { TerminalProgress, type ProgressStream } from "./terminal-progress";
 
 /** Files and folders of a run's output folder besides the records (see RECORD_FILES). */
-export const RUN_FILES = { experiment: "experiment.yaml", state: "state", model: "model", export: "export" } as const;
+const RUN_FILES = { experiment: "experiment.yaml", state: "state", model: "model", export: "export" } as const;
 
 export interface HeadlessOptions {
   /** Stops the run at the next step boundary; the state is then saved for `resumeExperiment`. */
@@ -55,8 +56,9 @@ export async function runExperiment(experiment: Experiment, options: HeadlessOpt
   const session = new Session(dir, setup, options);
   const run = startOrFail(setup, () => train(setup.trained, setup.data, session.trainOptions(experiment.train)));
   fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, RUN_FILES.experiment), experimentYaml({ ...experiment, output: dir }));
-  return session.finish(run, experiment, 0);
+  const yamlText = experimentYaml({ ...experiment, output: dir });
+  writeFileAtomic(path.join(dir, RUN_FILES.experiment), yamlText);
+  return session.finish(run, experiment, 0, yamlText);
 }
 
 /** Continues the interrupted run saved in `dir` (by runExperiment) bit-identically, to the same outputs. */
@@ -65,7 +67,8 @@ export async function resumeExperiment(dir: string, options: HeadlessOptions = {
   if (!fs.existsSync(file)) throw new ExperimentError(`${dir} is not a tokenlab run folder: it has no ${RUN_FILES.experiment}`, { dir });
   const stateDir = path.join(dir, RUN_FILES.state);
   if (!fs.existsSync(stateDir)) throw new ExperimentError(`nothing to resume in ${dir}: no saved state (the run completed, or was never interrupted)`, { dir });
-  const experiment = { ...readExperimentFile(file), output: path.resolve(dir) };
+  const yamlText = fs.readFileSync(file, "utf8");
+  const experiment = { ...parseExperiment(yamlText, file), output: path.resolve(dir) };
   const state = readRunState(stateDir);
   const setup = await prepare(experiment);
   const session = new Session(experiment.output, setup, options);
@@ -75,7 +78,7 @@ export async function resumeExperiment(dir: string, options: HeadlessOptions = {
     disposeModels(setup.added?.model ?? setup.base, saved?.latest, saved?.best?.model);
     return restored.resume({ signal: options.signal });
   });
-  return session.finish(run, experiment, state.completed);
+  return session.finish(run, experiment, state.completed, yamlText);
 }
 
 /** The loaded model, its variant with the new tokens and the prepared data. */
@@ -154,11 +157,10 @@ class Session {
   }
 
   /** Called as soon as the run exists, before its first step (which waits for the event loop). */
-  async finish(run: Run, experiment: Experiment, firstStep: number): Promise<HeadlessOutcome> {
+  async finish(run: Run, experiment: Experiment, firstStep: number, yamlText: string): Promise<HeadlessOutcome> {
     this.run = run;
     if (this.options.progress) this.progress = new TerminalProgress(this.options.progress, firstStep, run.plannedSteps, experiment.train.displayEvery ?? 5, "training");
     const { dir, setup } = this;
-    const yamlText = fs.readFileSync(path.join(dir, RUN_FILES.experiment), "utf8");
     const report = (evaluation?: EvaluationReport) =>
       writeReport(dir, { title: `tokenlab run ${path.basename(dir)}`, experimentYaml: yamlText, tokens: setup.added?.table(), run, evaluation });
     try {

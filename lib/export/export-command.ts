@@ -1,6 +1,6 @@
 import { TokenlabError } from "../errors/tokenlab-error";
 import { loadModel } from "../models/load-model";
-import type { Strategy, TrainOptions } from "../train/train-options";
+import { NAMED_STRATEGIES, type Strategy, type TrainOptions } from "../train/train-options";
 import { exportRecipe, type ExportResult } from "./export-recipe";
 
 type NumberFlag = "--steps" | "--batch-size" | "--lr" | "--embedding-lr" | "--seq-len" | "--eval-fraction" | "--seed" | "--unfreeze-every";
@@ -61,7 +61,8 @@ export async function exportCommand(argv: readonly string[]): Promise<ExportResu
 }
 
 function parseStrategy(text: string): Strategy {
-  return text === "new-rows" || text === "gradual" || text === "full" ? text : text.split(",").map((s) => s.trim());
+  const named = NAMED_STRATEGIES.find((strategy) => strategy === text);
+  return named ?? text.split(",").map((s) => s.trim());
 }
 
 function parseNumber(flag: string, text: string): number {

@@ -5,6 +5,7 @@ import type { EvaluationMetrics } from "../analysis/evaluate";
 import type { Example } from "../data/examples";
 import type { PackedSequence } from "../data/pack";
 import { JUPYTER_DISPLAY, type MimeBundle } from "../display/mime-bundle";
+import { optionChecks } from "../errors/option-checks";
 import { TokenlabError } from "../errors/tokenlab-error";
 import { checkTargetDirectory, replaceDirectoryAtomic } from "../hf/atomic-write";
 import { FLOAT_DTYPES, type FloatDtype } from "../hf/safetensors";
@@ -95,27 +96,18 @@ export async function exportRecipe(source: RecipeSource, dir: string, options: E
 }
 
 function checkOptions(options: ExportOptions): void {
-  if (typeof options !== "object" || options === null || Array.isArray(options)) {
-    throw new TokenlabError(`exportRecipe options must be an object such as {overwrite: true}, got ${String(options)}`);
-  }
-  for (const key of Object.keys(options)) {
-    if (!(OPTION_KEYS as string[]).includes(key)) {
-      throw new TokenlabError(`unknown exportRecipe option "${key}"; the options are ${OPTION_KEYS.join(", ")}`, { option: key });
-    }
-  }
-  if (options.checkpoint !== undefined && options.checkpoint !== "initial" && options.checkpoint !== "trained") {
-    throw new TokenlabError(`exportRecipe checkpoint must be "initial" or "trained", got ${JSON.stringify(options.checkpoint)}`, { option: "checkpoint" });
-  }
-  if (options.dtype !== undefined && !FLOAT_DTYPES.includes(options.dtype)) {
-    throw new TokenlabError(`exportRecipe dtype must be one of ${FLOAT_DTYPES.join(", ")}, got ${JSON.stringify(options.dtype)}`, { option: "dtype" });
-  }
+  const checks = optionChecks(TokenlabError, "exportRecipe option");
+  checks.knownKeys(options, OPTION_KEYS);
+  checks.oneOf("checkpoint", options.checkpoint, ["initial", "trained"]);
+  checks.oneOf("dtype", options.dtype, FLOAT_DTYPES);
+  checks.boolean("overwrite", options.overwrite);
 }
 
 /**
  * YAML as PyYAML (LLaMA-Factory's reader) types it: YAML 1.1 reads `1e-8` as a string, so a number
  * in exponent form gets a fraction and a signed exponent (`1.0e-8`), which both YAML versions read as a float.
  */
-export function pythonYaml(value: unknown): string {
+function pythonYaml(value: unknown): string {
   return stringify(value).replace(/^(\s*[\w.-]+: -?\d+)(\.\d+)?e([-+]?)(\d+)$/gm, (_m, head: string, fraction: string | undefined, sign: string, exponent: string) =>
     `${head}${fraction ?? ".0"}e${sign || "+"}${exponent}`,
   );

@@ -11,7 +11,7 @@ export interface EngineConfig {
 }
 
 /** File names of the datasets in data/dataset_info.json (LLaMA-Factory looks them up by these names). */
-export const DATASET_NAMES = { train: "tokenlab_train", eval: "tokenlab_eval" } as const;
+const DATASET_NAMES = { train: "tokenlab_train", eval: "tokenlab_eval" } as const;
 
 /**
  * LLaMA-Factory's `dataset_info.json`: the texts as a pre-training ("pt") dataset, one JSON line

@@ -3,7 +3,7 @@ import type { EngineConfig } from "./llamafactory";
 import type { Recipe, StepFigures } from "./recipe";
 
 /** The sources the exported configs were checked against (test/export/fixtures pins the same). */
-export const CHECKED_AGAINST = [
+const CHECKED_AGAINST = [
   "LLaMA-Factory argument dataclasses: hiyouga/LLaMA-Factory src/llamafactory/hparams/{model_args,data_args,finetuning_args}.py (commit 00577a85775a2a78b14641ff8f68c58c6f46b027)",
   "transformers TrainingArguments: huggingface/transformers src/transformers/training_args.py (commit 00349ae87eddc872ffa21a8a54f264375a0056a8)",
   "PEFT TrainableTokens: huggingface/peft src/peft/tuners/trainable_tokens (commit 1948110ce61086030772abf36aa9396c5c3e6739) and the top-level exports of peft 0.17.2.dev0 (src/peft/__init__.py, commit 00073fe85ca790515f0b70caa69bea4c477d9db7)",

@@ -43,7 +43,7 @@ export function leadingRows(matrix: tf.Tensor, count: number): tf.Tensor2D {
 /** float32 rows [k, hidden] rounded to bf16 (nearest even) and packed [k, hidden / 2]: rows joining a packed matrix. */
 export function packRows(rows: tf.Tensor2D): tf.Tensor2D {
   const [k, hidden] = rows.shape;
-  return packedBf16Tensor(float32ToBf16(Float32Array.from(rows.dataSync() as Float32Array)), k, hidden);
+  return packedBf16Tensor(float32ToBf16(rows.dataSync() as Float32Array), k, hidden);
 }
 
 /**
@@ -54,7 +54,7 @@ export function packRows(rows: tf.Tensor2D): tf.Tensor2D {
 export function packedWithRows(packed: tf.Tensor, ids: readonly number[], rows: tf.Tensor): tf.Tensor2D {
   const [vocabRows, half] = packed.shape as [number, number];
   const bits = packedBits(packed);
-  const rowBits = float32ToBf16(Float32Array.from(rows.dataSync() as Float32Array));
+  const rowBits = float32ToBf16(rows.dataSync() as Float32Array);
   const hidden = half * 2;
   ids.forEach((id, j) => bits.set(rowBits.subarray(j * hidden, (j + 1) * hidden), id * hidden));
   return packedBf16Tensor(bits, vocabRows, hidden);
@@ -62,6 +62,6 @@ export function packedWithRows(packed: tf.Tensor, ids: readonly number[], rows: 
 
 /** The bf16 bit patterns of a packed tensor, row-major as in its checkpoint (a copy off the device). */
 export function packedBits(tensor: tf.Tensor): Uint16Array {
-  const words = Int32Array.from(tensor.dataSync() as Int32Array);
-  return new Uint16Array(words.buffer);
+  const words = (tensor.dataSync() as Int32Array).slice(); // slice: a memcpy, so writes never reach the tensor
+  return new Uint16Array(words.buffer, words.byteOffset, words.length * 2);
 }

@@ -9,6 +9,7 @@ import { JUPYTER_DISPLAY, type Displayable, type MimeBundle } from "../display/m
 import { formatNumber } from "../display/text-format";
 import { optionChecks } from "../errors/option-checks";
 import type { CausalLM } from "../models/causal-lm";
+import { appendAll } from "../runtime/large-arrays";
 import { notebookHost } from "../runtime/notebook-host";
 import { AdamW } from "./adamw";
 import type { LayerGroup } from "./layer-groups";
@@ -205,17 +206,16 @@ export class Run implements PromiseLike<TrainResult>, Displayable {
    * when given, picking up the interrupt signal of the cell that calls it. Returns the run (await it).
    */
   resume(options: { steps?: number; signal?: AbortSignal } = {}): this {
+    const checks = optionChecks(TrainingError, "resume option");
+    checks.knownKeys(options, ["steps", "signal"]);
+    checks.number("steps", options.steps, { integer: true, min: 0 });
     if (this.paused) {
-      optionChecks(TrainingError, "resume option").number("steps", options.steps, { integer: true, min: 0 });
       this.totalSteps += options.steps ?? 0;
       this.pauseRequested = false;
       this.wake?.();
       return this;
     }
     if (this.status === "running") throw new TrainingError("this run is still running; stop() it or await it first");
-    const checks = optionChecks(TrainingError, "resume option");
-    checks.knownKeys(options, ["steps", "signal"]);
-    checks.number("steps", options.steps, { integer: true, min: 0 });
     this.totalSteps = Math.max(this.totalSteps, this.completed) + (options.steps ?? 0);
     if (this.completed >= this.totalSteps) throw new TrainingError("nothing to resume: all planned steps ran; pass {steps: N} to train further", { steps: this.completed });
     this.stopRequested = false;
@@ -325,12 +325,12 @@ export class Run implements PromiseLike<TrainResult>, Displayable {
     this.completed = saved.completed;
     this.totalSteps = saved.totalSteps;
     this.status = saved.status;
-    this.history.push(...saved.history);
-    this.evals.push(...saved.evals);
-    this.events.push(...saved.events);
+    appendAll(this.history, saved.history);
+    appendAll(this.evals, saved.evals);
+    appendAll(this.events, saved.events);
     this.plateau = saved.plateau;
     this.unfreezeState = saved.unfreeze;
-    this.drift.checkpoints.push(...saved.drift);
+    appendAll(this.drift.checkpoints, saved.drift);
   }
 
   private startTraining(groups: readonly LayerGroup[]): string[] {

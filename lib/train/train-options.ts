@@ -16,7 +16,12 @@ import { TrainingError } from "./training-error";
  * - "full": every weight, with early stopping, weight decay, clipping and warmup + cosine;
  * - an explicit list of layer-group selectors (names, globs, slices — see `selectGroups`).
  */
-export type Strategy = "new-rows" | "gradual" | "full" | readonly string[];
+/** The named strategies; any other strategy is a list of layer-group selectors. */
+export const NAMED_STRATEGIES = ["new-rows", "gradual", "full"] as const;
+/** The schedules train() builds itself (a schedule function is the other choice). */
+export const SCHEDULES = ["constant", "warmup-cosine"] as const;
+
+export type Strategy = (typeof NAMED_STRATEGIES)[number] | readonly string[];
 
 export interface TrainOptions extends PrepareDataOptions {
   strategy?: Strategy;
@@ -112,7 +117,7 @@ function checkTrainOptions(options: TrainOptions): void {
   const checks = optionChecks(TrainingError, "train option");
   checks.knownKeys(options, TRAIN_OPTIONS);
   const { strategy, schedule, earlyStopping, unfreeze } = options;
-  if (typeof strategy === "string" || !Array.isArray(strategy)) checks.oneOf("strategy", strategy, ["new-rows", "gradual", "full"]);
+  if (typeof strategy === "string" || !Array.isArray(strategy)) checks.oneOf("strategy", strategy, NAMED_STRATEGIES);
   else if (!strategy.every((selector) => typeof selector === "string")) checks.fail("strategy", "must be a list of layer-group selectors (strings)", strategy);
   for (const name of ["steps", "batchSize", "evalEvery", "displayEvery"] as const) checks.number(name, options[name], { integer: true, min: 1 });
   for (const name of ["warmupSteps", "driftEvery", "driftSample"] as const) checks.number(name, options[name], { integer: true, min: 0 });
@@ -122,22 +127,22 @@ function checkTrainOptions(options: TrainOptions): void {
     if (typeof options.groupLr !== "object" || options.groupLr === null) checks.fail("groupLr", "must be an object {selector: lr}", options.groupLr);
     for (const [selector, lr] of Object.entries(options.groupLr)) checks.number(`groupLr[${JSON.stringify(selector)}]`, lr, { above: 0 });
   }
-  if (typeof schedule !== "function") checks.oneOf("schedule", schedule, ["constant", "warmup-cosine"]);
+  if (typeof schedule !== "function") checks.oneOf("schedule", schedule, SCHEDULES);
+  /** A plateau rule {patience, minDelta?}: early stopping's and unfreezing's. */
+  const plateau = (name: string, rule: { patience: number; minDelta?: number }) => {
+    checks.knownKeys(rule, ["patience", "minDelta"], name);
+    checks.number(`${name}.patience`, rule.patience ?? NaN, { integer: true, min: 1 });
+    checks.number(`${name}.minDelta`, rule.minDelta, { min: 0 });
+  };
   if (earlyStopping !== undefined && earlyStopping !== false) {
     if (typeof earlyStopping !== "object" || earlyStopping === null) checks.fail("earlyStopping", "must be false or {patience, minDelta?}", earlyStopping);
-    checks.knownKeys(earlyStopping, ["patience", "minDelta"], "earlyStopping");
-    checks.number("earlyStopping.patience", earlyStopping.patience ?? NaN, { integer: true, min: 1 });
-    checks.number("earlyStopping.minDelta", earlyStopping.minDelta, { min: 0 });
+    plateau("earlyStopping", earlyStopping);
   }
   if (unfreeze !== undefined) {
     if (typeof unfreeze !== "object" || unfreeze === null) checks.fail("unfreeze", "must be {every?, onPlateau?, stages?}", unfreeze);
     checks.knownKeys(unfreeze, ["every", "onPlateau", "stages"], "unfreeze");
     checks.number("unfreeze.every", unfreeze.every, { integer: true, min: 1 });
-    if (unfreeze.onPlateau !== undefined) {
-      checks.knownKeys(unfreeze.onPlateau, ["patience", "minDelta"], "unfreeze.onPlateau");
-      checks.number("unfreeze.onPlateau.patience", unfreeze.onPlateau.patience ?? NaN, { integer: true, min: 1 });
-      checks.number("unfreeze.onPlateau.minDelta", unfreeze.onPlateau.minDelta, { min: 0 });
-    }
+    if (unfreeze.onPlateau !== undefined) plateau("unfreeze.onPlateau", unfreeze.onPlateau);
   }
   checks.number("seed", options.seed, { integer: true });
   for (const name of ["restoreBest", "display"] as const) checks.boolean(name, options[name]);

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { CausalLM, WeightMap } from "../models/causal-lm";
-import type { RowOverlay } from "../models/layers/embedding";
+import { embed, type RowOverlay } from "../models/layers/embedding";
 import { gatherRows, isPacked, packedWithRows, unpackedWeight } from "../models/packed-weights";
 import type { LayerGroup } from "./layer-groups";
 import { TrainingError } from "./training-error";
@@ -122,12 +122,8 @@ export class TrainableParameters {
     const param = this.params.find((p) => p.tensor === name);
     const positions = tf.tensor1d(Int32Array.from(ids), "int32");
     if (param && !param.rows) return tf.gather(param.value, positions);
-    const base = gatherRows(this.baseTensor(name), positions);
-    if (!param?.rows) return base;
-    const slot = new Map(param.rows.ids.map((id, j) => [id, j]));
-    const fromDelta = tf.gather(param.value, tf.tensor1d(Int32Array.from(ids, (id) => slot.get(id) ?? 0), "int32"));
-    const isNew = tf.tensor2d(Float32Array.from(ids, (id) => (slot.has(id) ? 1 : 0)), [ids.length, 1]);
-    return tf.add(tf.mul(base, tf.sub(1, isNew)), tf.mul(fromDelta, isNew));
+    // The forward pass's own lookup: base rows, with the delta's rows over the new ids.
+    return embed(this.baseTensor(name), positions, param?.rows && { ids: param.rows.ids, rows: param.value as tf.Tensor2D });
   }
 
   /** Clones of the current values (cheap: a clone shares memory until the variable is reassigned). */
@@ -148,11 +144,11 @@ export class TrainableParameters {
         weights.set(tensor, value.clone());
         continue;
       }
-      if (isPacked(this.baseTensor(tensor))) {
-        weights.set(tensor, packedWithRows(this.baseTensor(tensor), rowIds, value));
+      const base = this.baseTensor(tensor);
+      if (isPacked(base)) {
+        weights.set(tensor, packedWithRows(base, rowIds, value));
         continue;
       }
-      const base = this.baseTensor(tensor);
       const data = Float32Array.from(base.dataSync() as Float32Array);
       const rows = value.dataSync() as Float32Array;
       const hidden = base.shape[1] as number;

@@ -1,4 +1,5 @@
 import { Figure, type PlotlyTrace } from "../display/figure";
+import { maxOf, minOf } from "../runtime/large-arrays";
 import { lossFluctuation } from "./loss-fluctuation";
 import type { EvalRecord, RunEvent, StepRecord } from "./run-records";
 
@@ -87,7 +88,7 @@ export function trainingChart(
  */
 export function logAxisTicks(values: readonly number[]): Record<string, unknown> {
   const positive = values.filter((v) => Number.isFinite(v) && v > 0);
-  const decades = positive.length > 0 ? Math.log10(Math.max(...positive) / Math.min(...positive)) : 0;
+  const decades = positive.length > 0 ? Math.log10(maxOf(positive) / minOf(positive)) : 0;
   return decades > 2 ? { type: "log", dtick: 1, exponentformat: "power" } : { type: "log", tickformat: ".2~g", nticks: 4 };
 }
 
@@ -100,8 +101,8 @@ export function learningRateAxis(lrs: readonly number[]): Record<string, unknown
   const finite = lrs.filter(Number.isFinite);
   const ticks = { exponentformat: "e", tickformat: ".2~e", nticks: 3 };
   if (finite.length === 0) return ticks;
-  const low = Math.min(...finite);
-  const high = Math.max(...finite);
+  const low = minOf(finite);
+  const high = maxOf(finite);
   if (high > low) return { ...ticks, rangemode: "tozero" };
   const value = high;
   return { ...ticks, range: value === 0 ? [-1, 1] : [value - Math.abs(value) / 2, value + Math.abs(value) / 2], autorange: false };

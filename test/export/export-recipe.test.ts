@@ -281,8 +281,8 @@ describe("exportRecipe", function () {
     await assert.rejects(exportRecipe(run, target, { overwirte: true } as never), (e: Error) => e instanceof TokenlabError && /unknown exportRecipe option "overwirte"/.test(e.message));
     await assert.rejects(exportRecipe(added, target), /needs options\.data/);
     await assert.rejects(exportRecipe(run, target, { data: EXAMPLES }), /already fixed its data/);
-    await assert.rejects(exportRecipe(run, target, { checkpoint: "best" as never }), /"initial" or "trained"/);
-    await assert.rejects(exportRecipe(run, target, { dtype: "f16" as never }), /dtype must be one of F32, F16, BF16/);
+    await assert.rejects(exportRecipe(run, target, { checkpoint: "best" as never }), /checkpoint must be one of "initial", "trained", got "best"/);
+    await assert.rejects(exportRecipe(run, target, { dtype: "f16" as never }), /dtype must be one of "F32", "F16", "BF16", got "f16"/);
     assert.equal(fs.existsSync(target), false);
 
     fs.mkdirSync(target);
