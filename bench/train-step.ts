@@ -13,6 +13,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import { backend, initBackend } from "../lib/backend/init-backend";
+import { nativeBlasStatus } from "../lib/backend/native-blas";
 import { loadModel } from "../lib/models/load-model";
 import { AdamW } from "../lib/train/adamw";
 import { crossEntropy } from "../lib/train/cross-entropy";
@@ -25,6 +26,12 @@ const SEQUENCE = 128;
 const VOCAB = 8192;
 const WARMUP = 1;
 const STEPS = Number(process.env.BENCH_STEPS ?? 3);
+
+/** Threads tokenlab's matrix products use: the native BLAS's, else the single wasm thread. */
+function matmulThreads(): number {
+  const status = nativeBlasStatus();
+  return status.active ? status.threads : 1;
+}
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -100,7 +107,9 @@ async function main(): Promise<void> {
       batch: [BATCH, SEQUENCE],
       steps_measured: STEPS,
       backend: backend(),
-      threads: { tokenlab: 1, torch: torches.map((t) => t.info.threads) },
+      // Matrix products in the native BLAS use its threads; every other op runs on one wasm thread.
+      tokenlab_matmul: nativeBlasStatus(),
+      threads: { tokenlab: matmulThreads(), torch: torches.map((t) => t.info.threads) },
       torch_version: torches[0].info.torch_version,
       torch_blas: { kind: blas.kind, libraries: blas.libraries, build_blas_info: blas.build_blas_info },
       load_average: os.loadavg().map((l) => Number(l.toFixed(2))),

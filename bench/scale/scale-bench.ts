@@ -18,6 +18,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as readline from "node:readline";
+import { nativeBlasStatus } from "../../lib/backend/native-blas";
 import { HfTokenizer } from "../../lib/hf/tokenizer";
 import { ratioRefusal, startTorch, torchThreadSettings, type BlasReport } from "../torch-process";
 import { randomCheckpoint } from "./random-checkpoint";
@@ -80,6 +81,7 @@ async function benchShape(shape: ScaleShape, selection: { steps: readonly StepNa
     keep_bf16: keepBf16,
     batch: [1, SEQUENCE],
     load_average: os.loadavg().map((l) => Number(l.toFixed(2))),
+    tokenlab_matmul: nativeBlasStatus(),
   };
   let dir: string;
   const writeStart = performance.now();

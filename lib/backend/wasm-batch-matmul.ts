@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { TokenlabError } from "../errors/tokenlab-error";
+import { nativeBlas } from "./native-blas";
 import { BATCH_MATMUL_WASM_BASE64 } from "./wasm-kernels/batch-matmul-wasm";
 
 export interface KernelExports {
@@ -63,10 +64,11 @@ export function kernelsFor(module: TfjsWasmModule): KernelExports {
 const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
 /**
- * Replaces the wasm BatchMatMul kernel for the cases it computes with a scalar loop (any batch
- * > 1, any transposed input) and for products with an embedding-sized B by batch-matmul.c's SIMD
- * kernel. The kernel runs on tfjs' heap in place: operands are read where they lie and the result
- * is written into the output tensor; only a transposed A (activations) and k·1024 floats of B at a
+ * Replaces the wasm BatchMatMul kernel. With a native BLAS (native-blas.ts) every float32 product
+ * runs there, in place on tfjs' heap, on all cores. Without one, the cases tfjs computes with a
+ * scalar loop (any batch > 1, any transposed input) and products with an embedding-sized B run in
+ * batch-matmul.c's SIMD kernel, also in place: operands are read where they lie and the result is
+ * written into the output tensor; only a transposed A (activations) and k·1024 floats of B at a
  * time are transposed into scratch memory.
  */
 export function registerWasmBatchMatMul(): void {
@@ -78,9 +80,8 @@ export function registerWasmBatchMatMul(): void {
     const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
     const batchA = size(a.shape.slice(0, -2));
     const batchB = size(b.shape.slice(0, -2));
-    const fastPath = !transposeA && !transposeB && batchA === 1 && batchB === 1 && size(b.shape) * 4 <= XNNPACK_MAX_B_BYTES;
     const simpleBroadcast = batchA === batchB || batchA === 1 || batchB === 1;
-    if (fastPath || !simpleBroadcast || a.dtype !== "float32" || b.dtype !== "float32") {
+    if (!simpleBroadcast || a.dtype !== "float32" || b.dtype !== "float32") {
       return original.kernelFunc(args as never) as tf.TensorInfo;
     }
     const [aRows, aCols] = a.shape.slice(-2);
@@ -90,11 +91,22 @@ export function registerWasmBatchMatMul(): void {
     if (k !== k2) throw new Error(`matMul: inner dimensions ${k} and ${k2} of shapes [${a.shape}] and [${b.shape}] differ`);
     const outerShape = (batchA >= batchB ? a : b).shape.slice(0, -2);
     const batch = Math.max(batchA, batchB);
+    const blas = nativeBlas();
+    const fastPath = !transposeA && !transposeB && batchA === 1 && batchB === 1 && size(b.shape) * 4 <= XNNPACK_MAX_B_BYTES;
+    if ((fastPath && !blas) || m * n * k === 0) return original.kernelFunc(args as never) as tf.TensorInfo;
 
     const module = backend.wasm as unknown as TfjsWasmModule;
-    const kernels = kernelsFor(module);
     const out = backend.makeOutput([...outerShape, m, n], "float32");
     const pointer = heapPointer(backend);
+    if (blas) {
+      // After makeOutput: a heap that grew is a new ArrayBuffer.
+      blas.matmul(
+        module.asm.memory.buffer as ArrayBuffer, batch, m, n, k, transposeA, transposeB, pointer(a), pointer(b), pointer(out),
+        batchA === 1 ? 0 : m * k * 4, batchB === 1 ? 0 : k * n * 4,
+      );
+      return out;
+    }
+    const kernels = kernelsFor(module);
     // Scratch: the transposed A, then CHUNK rows of the transposed B.
     const aScratchBytes = transposeA ? size(a.shape) * 4 : 0;
     withScratch(module, aScratchBytes + (transposeB ? k * Math.min(CHUNK, n) * 4 : 0), `matMul [${a.shape}]·[${b.shape}]`, (scratch) => {

@@ -1,13 +1,16 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { TokenlabError } from "../errors/tokenlab-error";
+import { nativeBlas } from "./native-blas";
 import { heapPointer, kernelsFor, withScratch, type TfjsWasmModule } from "./wasm-batch-matmul";
 
 /**
  * Frozen weights kept as BF16 on the wasm heap ("packed"): an int32 tensor [rows, cols / 2] whose
  * every element holds two bf16 values (the lower 16 bits first, as the little-endian bytes of a
  * safetensors file lie). A float32 1.2B model needs 5 GB, more than the 4 GB wasm32 heap; packed
- * it needs 2.5 GB. These ops read packed weights in place and compute in float32 (batch-matmul.c).
+ * it needs 2.5 GB. These ops read packed weights in place and compute in float32: in the native BLAS
+ * (native-blas.ts; W widened a block of rows at a time off the heap) when there is one, else in
+ * batch-matmul.c.
  * Packed weights get no gradient: a weight that trains is unpacked to float32 first.
  */
 const NT = "TokenlabBf16MatMulNT";
@@ -64,6 +67,11 @@ function matMulNT(args: KernelArgs): tf.TensorInfo {
   const m = x.shape[0];
   const { backend, module, kernels, pointer } = heap(args);
   const out = backend.makeOutput([m, n], "float32");
+  const blas = nativeBlas();
+  if (blas) {
+    blas.matmulBf16(module.asm.memory.buffer as ArrayBuffer, true, m, n, k, pointer(x), pointer(w), pointer(out));
+    return out;
+  }
   const chunk = Math.min(NT_CHUNK, n);
   withScratch(module, k * chunk * 4, `matMulBf16 [${x.shape}]·[${n}, ${k}]ᵀ`, (scratch) =>
     kernels.bf16_matmul_nt(pointer(x), pointer(w), pointer(out), m, k, n, scratch, chunk),
@@ -79,6 +87,11 @@ function matMulNN(args: KernelArgs): tf.TensorInfo {
   const m = x.shape[0];
   const { backend, module, kernels, pointer } = heap(args);
   const out = backend.makeOutput([m, k], "float32");
+  const blas = nativeBlas();
+  if (blas) {
+    blas.matmulBf16(module.asm.memory.buffer as ArrayBuffer, false, m, n, k, pointer(x), pointer(w), pointer(out));
+    return out;
+  }
   const chunk = Math.min(k, Math.max(8, Math.floor(NN_SCRATCH_FLOATS / n / 8) * 8));
   withScratch(module, n * chunk * 4, `matMulBf16NN [${x.shape}]·[${n}, ${k}]`, (scratch) =>
     kernels.bf16_matmul_nn(pointer(x), pointer(w), pointer(out), m, n, k, scratch, chunk),

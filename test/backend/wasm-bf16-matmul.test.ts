@@ -1,6 +1,7 @@
 import * as assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { initBackend } from "../../lib/backend/init-backend";
+import { nativeBlasStatus, useNativeBlas } from "../../lib/backend/native-blas";
 import { matMulBf16, matMulBf16NN, packedBf16Tensor, unpackBf16 } from "../../lib/backend/wasm-bf16-matmul";
 import { bf16ToFloat32, float32ToBf16 } from "../../lib/hf/float-formats";
 
@@ -15,10 +16,14 @@ const maxError = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(tf.
 
 describe("wasm BF16 packed-weight kernels", () => {
   before(() => initBackend("wasm"));
+  after(() => useNativeBlas(true));
 
-  // [m, k, n]: tile remainders, and n beyond one 1024-row chunk of the NT kernel.
+  // [m, k, n]: tile remainders, and n beyond one chunk of rows (1024 in batch-matmul.c, 2048 in the native bridge).
+  for (const native of [true, false])
   for (const [m, k, n] of [[5, 6, 7], [9, 34, 2500], [1, 2, 3], [16, 64, 40]]) {
-    it(`x·Wᵀ and its gradient dy·W equal float32 matMuls of the widened W (m ${m}, k ${k}, n ${n})`, () => {
+    it(`x·Wᵀ and its gradient dy·W equal float32 matMuls of the widened W (m ${m}, k ${k}, n ${n}, ${native ? "native BLAS" : "wasm kernel"})`, () => {
+      useNativeBlas(native);
+      assert.equal(nativeBlasStatus().active, native, JSON.stringify(nativeBlasStatus()));
       const { bits, values } = randomBf16(n, k, n + k);
       const packed = packedBf16Tensor(bits, n, k);
       const w = tf.tensor2d(values, [n, k]);
