@@ -17,6 +17,7 @@ import { nativeBlasStatus } from "../lib/backend/native-blas";
 import { loadModel } from "../lib/models/load-model";
 import { AdamW } from "../lib/train/adamw";
 import { crossEntropy } from "../lib/train/cross-entropy";
+import { waitForTensor } from "./wait-for-tensor";
 import { writeTinyCheckpoint } from "../test/fixtures/tiny-checkpoint";
 import { ratioRefusal, startTorch, torchThreadSettings } from "./torch-process";
 import { runScaleBench } from "./scale/scale-bench";
@@ -138,10 +139,7 @@ async function tokenlabRunner(dir: string, ids: number[][], labels: number[][]) 
   return {
     forward(): number {
       const start = performance.now();
-      // Return nothing from tidy: it would walk a returned 8M-entry typed array looking for tensors.
-      tf.tidy(() => {
-        model.forward(variables, idTensor).dataSync();
-      });
+      tf.tidy(() => waitForTensor(model.forward(variables, idTensor)));
       return performance.now() - start;
     },
     step(): { ms: number; loss: number } {

@@ -6,7 +6,8 @@
  * strategy, initReport, prepareData, a full fine-tuning step, generate, evaluate, plotDrift, save
  * and reload) — each with its peak RSS, or {error}; PyTorch's load, forward and new-rows step at one
  * thread and at all cores, its BLAS, and the ratios against its faster setting (refused on a
- * reference BLAS). `--steps` runs only those tokenlab steps (load and addTokens always) and no PyTorch.
+ * reference BLAS). `--steps` runs only those tokenlab steps (load and addTokens always), and PyTorch
+ * only with `--torch`.
  *
  * tokenlab runs in child processes (shape-steps.ts), PyTorch in others, one at a time: a step that
  * fails or crashes (wasm out of memory) becomes {error} in the JSON, a fresh child resumes with the
@@ -48,14 +49,14 @@ export async function runScaleBench(argv: readonly string[]): Promise<void> {
   for (const shape of shapes) console.log(JSON.stringify(await benchShape(shape, steps, keepBf16), null, 2));
 }
 
-/** The tokenlab steps to run: all of them, or the `--steps` list (then without PyTorch). */
+/** The tokenlab steps to run: all of them, or the `--steps` list (then without PyTorch, unless `--torch`). */
 function selectSteps(argv: readonly string[]): { steps: readonly StepName[]; torch: boolean } {
   const at = argv.indexOf("--steps");
   if (at < 0) return { steps: STEP_NAMES, torch: true };
   const asked = (argv[at + 1] ?? "").split(",").filter((s) => s !== "");
   const unknown = asked.filter((s) => !(STEP_NAMES as readonly string[]).includes(s));
   if (asked.length === 0 || unknown.length > 0) throw new Error(`unknown --steps ${unknown.join(",") || "(missing)"}; steps: ${STEP_NAMES.join(", ")}`);
-  return { steps: STEP_NAMES.filter((s) => s === "load" || s === "addTokens" || asked.includes(s)), torch: false };
+  return { steps: STEP_NAMES.filter((s) => s === "load" || s === "addTokens" || asked.includes(s)), torch: argv.includes("--torch") };
 }
 
 function selectShapes(argv: readonly string[]): readonly ScaleShape[] {

@@ -22,6 +22,7 @@ import type { TrainingData } from "../../lib/data/prepare-data";
 import type { Run, TrainResult } from "../../lib/train/run";
 import { disposeVariant, flowSteps } from "./flow-steps";
 import type { StepName } from "./step-names";
+import { waitForTensor } from "../wait-for-tensor";
 
 export interface ShapeJob {
   dir: string;
@@ -107,10 +108,7 @@ async function main(): Promise<void> {
       const runs: number[] = [];
       for (let i = 0; i < RUNS; i++) {
         const begin = performance.now();
-        // Nothing returned from tidy: it would walk the 39M-entry logits array looking for tensors.
-        tf.tidy(() => {
-          result.model.forward(result.model.weights, ids).dataSync();
-        });
+        tf.tidy(() => waitForTensor(result.model.forward(result.model.weights, ids)));
         runs.push(seconds(begin));
       }
       ids.dispose();
