@@ -27,9 +27,10 @@ export type NativeBlasStatus =
   | { active: true; library: string; config: string; threads: number }
   | { active: false; reason: string };
 
-/** Where Debian's libopenblas0-pthread (and -openmp, -serial) put the library, if ld.so does not find it. */
+/** Where ld.so, Debian's libopenblas0-pthread and a conda environment's libopenblas put the library. */
 const CANDIDATES = [
   "libopenblas.so.0",
+  ...(process.env.CONDA_PREFIX ? [path.join(process.env.CONDA_PREFIX, "lib", "libopenblas.so.0")] : []),
   "/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0",
   "/usr/lib/aarch64-linux-gnu/openblas-pthread/libopenblas.so.0",
   "libopenblas.so",
