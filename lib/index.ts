@@ -4,6 +4,8 @@
 // Compute backend
 export { initBackend, backend, BACKEND_NAMES } from "./backend/init-backend";
 export type { BackendName } from "./backend/init-backend";
+export { nativeBlasStatus, useNativeBlas } from "./backend/native-blas";
+export type { NativeBlasStatus } from "./backend/native-blas";
 
 // Hugging Face checkpoints and models
 export { HfTokenizer } from "./hf/tokenizer";

@@ -383,6 +383,14 @@ describe("tokenlab kernel over zeromq", function () {
     assert.match(info.banner, /tfjs backend: cpu$/);
   });
 
+  it("names where the wasm backend's matrix products run (OpenBLAS through the native bridge)", async function () {
+    const wasm = await client.execute('import { initBackend } from "tokenlab";\nawait initBackend("wasm")');
+    assert.equal(textOf(wasm.outputs), "'wasm'", JSON.stringify(wasm.reply.content));
+    const info = content<{ banner: string }>(await client.request("shell", "kernel_info_request", {}));
+    assert.match(info.banner, /tfjs backend: wasm; matrix products: OpenBLAS [0-9.]+, [0-9]+ threads$/);
+    await client.execute('await initBackend("cpu")');
+  });
+
   it("after an interrupt ends a cell waiting in input(), the next cell's input() gets its own answer, not a late one", async function () {
     const prompts: string[] = [];
     // A slow frontend: it answers the interrupted cell's prompt only once the next prompt has arrived,
