@@ -72,6 +72,7 @@ interface FlowFigures {
       topK: number[];
       evaluation: number[];
       drift: number[][];
+      projection: number[];
     }
   >;
   comparison: Record<string, number[]>;
@@ -153,6 +154,7 @@ async function flow(dir: string, out: string, keepBf16: boolean): Promise<FlowFi
         const topK = await model.generate(PROBE, { ...generateOptions, temperature: 0.8, topK: 4, seed: 4 });
         const metrics = evaluate(result, data, { base, plainText: ["the fox sat with the dog."] }).metrics;
         const logits = logitsOf(model, extendedIds);
+        const drift = plotDrift(run);
 
         // The saved copy gives the same logits: bit for bit when saved as float32; as BF16 (the
         // checkpoint's dtype, saveModel's default) the float32 weights that trained round to bf16.
@@ -188,7 +190,8 @@ async function flow(dir: string, out: string, keepBf16: boolean): Promise<FlowFi
           sampled: sampled.ids,
           topK: topK.ids,
           evaluation: [metrics.loss, metrics.newTokenLoss, metrics.accuracy, metrics.klToBase, ...metrics.emissions.map((e) => e.f1)],
-          drift: plotDrift(run).series.flatMap((s) => [s.distance, s.cosine]),
+          drift: drift.series.flatMap((s) => [s.distance, s.cosine]),
+          projection: drift.projection.data.flatMap((trace) => [...(trace.x as number[]), ...(trace.y as number[])]),
         };
       } finally {
         disposeModels(added.model, result.latest, result.best?.model);
@@ -270,6 +273,9 @@ describe("the whole flow on a BF16 checkpoint kept 16-bit (loadModel keepBf16) m
           assert.deepEqual(k.topK, f.topK, `${strategy} topK`);
           f.evaluation.forEach((value, j) => assertClose(k.evaluation[j], value, 2e-3, `${strategy} evaluation figure ${j}`));
           f.drift.flat().forEach((value, j) => assertClose(k.drift.flat()[j], value, 1e-3, `${strategy} drift value ${j}`));
+          // The PCA of the base rows (the same bits in both loads) with the new tokens' paths through it.
+          assert.equal(k.projection.length, f.projection.length);
+          f.projection.forEach((value, j) => assertClose(k.projection[j], value, 1e-3, `${strategy} drift projection coordinate ${j}`));
         }
       });
 
