@@ -18,9 +18,11 @@ import { addTokens } from "../../lib/tokens/add-tokens";
 import type { AddTokensResult } from "../../lib/tokens/add-tokens-result";
 import type { InitStrategy } from "../../lib/tokens/init-strategies";
 import { initReport } from "../../lib/tokens/init-report";
-import { train } from "../../lib/train/train";
+import { readRunState, writeRunState } from "../../lib/train/run-state";
+import { restoreRun, train } from "../../lib/train/train";
+import type { TrainOptions } from "../../lib/train/train-options";
 import { writeTinyCheckpoint } from "../fixtures/tiny-checkpoint";
-import { disposeModels } from "../train/train-fixture";
+import { bytesOf, disposeModels } from "../train/train-fixture";
 
 /** Every form of InitStrategy, a user function included. */
 const STRATEGIES: Record<string, InitStrategy> = {
@@ -218,6 +220,46 @@ describe("the whole flow on a BF16 checkpoint kept 16-bit (loadModel keepBf16) m
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "tokenlab-packed-flow-"));
   before(() => initBackend("wasm"));
   after(() => fs.rmSync(root, { recursive: true, force: true }));
+
+  it("a stopped run resumes from its saved state bit-identically, the model loaded again kept 16-bit (tokenlab run --resume)", async () => {
+    const dir = path.join(root, "resume");
+    writeTinyCheckpoint(dir, { dtype: "BF16", tied: false, seed: 13 });
+    // As `tokenlab run` does it: load, add tokens and prepare the data in each process.
+    const setup = async () => {
+      const base = await loadModel(dir, { keepBf16: true });
+      const added = addTokens(base, TRAINED_TOKENS);
+      return { base, added, data: prepareData(added.model.tokenizer, EXAMPLES, { seqLen: 24, evalFraction: 0.2, seed: 1 }) };
+    };
+    // Gradual with a stage opening after the stop: packed block weights widen on either side of it.
+    const options: TrainOptions = { strategy: "gradual", steps: 6, batchSize: 4, unfreeze: { every: 2 }, evalEvery: 2, lr: 0.01, seed: 3, display: false };
+    const first = await setup();
+    const reference = train(first.added, first.data, options);
+    const expected = await reference;
+    const run = train(first.added, first.data, { ...options, onStep: (r) => r.step === 3 && run.stop() });
+    const stopped = await run;
+    assert.equal(stopped.steps, 3);
+    writeRunState(path.join(root, "resume-state"), run.state());
+
+    const second = await setup();
+    const restored = restoreRun(second.added, second.data, options, readRunState(path.join(root, "resume-state")));
+    disposeModels(second.added.model, restored.result?.latest, restored.result?.best?.model);
+    const finished = await restored.resume();
+    const withoutTime = (records: readonly { seconds: number }[]) => records.map(({ seconds: _, ...rest }) => rest);
+    assert.deepEqual(withoutTime(finished.history), withoutTime(expected.history));
+    assert.deepEqual(finished.evals, expected.evals);
+    assert.deepEqual(packedNames(finished.model), packedNames(expected.model));
+    assert.ok(packedNames(finished.model).length > 0);
+    for (const [name, tensor] of expected.model.weights) {
+      assert.ok(bytesOf(finished.model.weights.get(name)!).equals(bytesOf(tensor)), `${name} differs after the resume`);
+    }
+    for (const r of [reference, run, restored]) r.dispose();
+    disposeModels(first.added.model, expected.latest, expected.best?.model, stopped.latest, stopped.best?.model);
+    disposeModels(second.added.model, finished.latest, finished.best?.model);
+    for (const { base, added } of [first, second]) {
+      disposeModels(base, added.model);
+      base.dispose();
+    }
+  });
 
   for (const tied of [false, true]) {
     describe(tied ? "tied embeddings" : "untied head", () => {
