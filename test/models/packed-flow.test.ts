@@ -21,7 +21,7 @@ import { initReport } from "../../lib/tokens/init-report";
 import { readRunState, writeRunState } from "../../lib/train/run-state";
 import { restoreRun, train } from "../../lib/train/train";
 import type { TrainOptions } from "../../lib/train/train-options";
-import { writeTinyCheckpoint } from "../fixtures/tiny-checkpoint";
+import { writeTinyCheckpoint, type TinyArchitecture } from "../fixtures/tiny-checkpoint";
 import { bytesOf, disposeModels } from "../train/train-fixture";
 
 /** Every form of InitStrategy, a user function included. */
@@ -58,7 +58,11 @@ const TRAININGS: Array<["new-rows" | "gradual" | "full", { unfreeze?: { every: n
 
 /** What one flow measured, to compare the kept-16-bit load with the float32 load of the same checkpoint. */
 interface FlowFigures {
+  embedding: string;
+  head: string | null;
+  /** Tensors that are packed, and all tensors. */
   packed: string[];
+  tensors: string[];
   baseLogits: Float32Array;
   newRows: Record<string, number[][]>;
   report: Record<string, number[]>;
@@ -124,7 +128,7 @@ async function flow(dir: string, out: string, keepBf16: boolean): Promise<FlowFi
   const tensorsBefore = tf.memory().numTensors;
   const base = await loadModel(dir, { keepBf16 });
   const probe = base.tokenizer.encode("the fox sat with the dog");
-  const figures: FlowFigures = { packed: packedNames(base), baseLogits: logitsOf(base, probe), newRows: {}, report: {}, trainIds: [], runs: {}, comparison: {} };
+  const figures: FlowFigures = { embedding: base.layout.embedding, head: base.layout.head, packed: packedNames(base), tensors: [...base.weights.keys()], baseLogits: logitsOf(base, probe), newRows: {}, report: {}, trainIds: [], runs: {}, comparison: {} };
   const variants: Record<string, AddTokensResult> = {};
   let added: AddTokensResult | undefined;
   try {
@@ -261,21 +265,34 @@ describe("the whole flow on a BF16 checkpoint kept 16-bit (loadModel keepBf16) m
     }
   });
 
-  for (const tied of [false, true]) {
-    describe(tied ? "tied embeddings" : "untied head", () => {
+  const cases: Array<{ architecture: TinyArchitecture; tied: boolean }> = [
+    { architecture: "LlamaForCausalLM", tied: false },
+    { architecture: "LlamaForCausalLM", tied: true },
+    { architecture: "Qwen2ForCausalLM", tied: false }, // q/k/v biases
+    { architecture: "Qwen3ForCausalLM", tied: true }, // q/k norms
+    { architecture: "GPT2LMHeadModel", tied: true }, // Conv1D weights, a position table
+  ];
+  cases.forEach(({ architecture, tied }, i) => {
+    describe(`${architecture}, ${tied ? "tied embeddings" : "untied head"}`, () => {
       let kept: FlowFigures;
       let float32: FlowFigures;
       before(async () => {
-        const dir = path.join(root, `checkpoint-${tied}`);
-        writeTinyCheckpoint(dir, { dtype: "BF16", tied, seed: tied ? 11 : 12 });
-        float32 = await flow(dir, path.join(root, `float32-${tied}`), false);
-        kept = await flow(dir, path.join(root, `kept-${tied}`), true);
+        const dir = path.join(root, `checkpoint-${i}`);
+        writeTinyCheckpoint(dir, { architecture, dtype: "BF16", tied, seed: 11 + i });
+        float32 = await flow(dir, path.join(root, `float32-${i}`), false);
+        kept = await flow(dir, path.join(root, `kept-${i}`), true);
       });
 
       it("keeps the matrices 16-bit and computes the float32 load's logits", () => {
         assert.deepEqual(float32.packed, []);
-        assert.ok(kept.packed.includes("model.embed_tokens.weight") && kept.packed.includes("model.layers.1.mlp.down_proj.weight"), `${kept.packed}`);
-        assert.equal(kept.packed.includes("lm_head.weight"), !tied);
+        assert.ok(kept.packed.includes(kept.embedding), `${kept.packed}`);
+        assert.equal(kept.head !== null && kept.packed.includes(kept.head), !tied);
+        // Every nn.Linear weight of the blocks; GPT-2's Conv1D weights ([in, out] in the checkpoint) stay float32.
+        const linear = kept.tensors.filter((name) => /\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)\.weight$/.test(name));
+        const conv1d = kept.tensors.filter((name) => /\.(c_attn|c_proj|c_fc)\.weight$/.test(name));
+        assert.equal(linear.length > 0, architecture !== "GPT2LMHeadModel");
+        assert.deepEqual([...kept.packed].sort(), [kept.embedding, ...(tied ? [] : [kept.head!]), ...linear].sort());
+        assert.equal(conv1d.length > 0, architecture === "GPT2LMHeadModel");
         assert.ok(relativeDifference(kept.baseLogits, float32.baseLogits) < 1e-5);
       });
 
@@ -304,7 +321,12 @@ describe("the whole flow on a BF16 checkpoint kept 16-bit (loadModel keepBf16) m
         // What trained whole is float32; the rest stays packed, shared with the base.
         assert.deepEqual(kept.runs["new-rows"].packed, kept.packed);
         assert.deepEqual(kept.runs.full.packed, []);
-        assert.ok(kept.runs.gradual.packed.length < kept.packed.length && kept.runs.gradual.packed.length > 0, `${kept.runs.gradual.packed}`);
+        // Gradual trained the new rows and the top block: its nn.Linear weights are float32 now.
+        const gradual = kept.runs.gradual.packed;
+        assert.ok(gradual.includes(kept.embedding) && gradual.every((name) => kept.packed.includes(name)), `${gradual}`);
+        const lastBlock = kept.packed.filter((name) => name.includes(".layers.1."));
+        assert.deepEqual(lastBlock.filter((name) => gradual.includes(name)), []);
+        assert.equal(lastBlock.length > 0, architecture !== "GPT2LMHeadModel");
       });
 
       it("generates greedily and by sampling, evaluates and plots drift as the float32 load does", () => {
@@ -328,5 +350,5 @@ describe("the whole flow on a BF16 checkpoint kept 16-bit (loadModel keepBf16) m
         }
       });
     });
-  }
+  });
 });
