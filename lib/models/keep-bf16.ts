@@ -1,9 +1,9 @@
-import { TokenlabError } from "../errors/tokenlab-error";
 import type { BackendName } from "../backend/init-backend";
 import type { FloatDtype } from "../hf/safetensors";
 
 /** loadModel's `keepBf16`: force 16-bit storage of a BF16 checkpoint's matrices on or off, or let tokenlab decide. */
 export type KeepBf16 = boolean | "auto";
+export const KEEP_BF16_CHOICES: readonly KeepBf16[] = [true, false, "auto"];
 
 /**
  * "auto" keeps a BF16 checkpoint 16-bit when its weights as float32 would take more than this: half
@@ -19,16 +19,6 @@ export interface KeepBf16Facts {
   dtype: FloatDtype;
   /** Bytes of every weight of the checkpoint as float32. */
   float32Bytes: number;
-}
-
-/** Refuses a keepBf16 value loadModel cannot honour, before any checkpoint file is read. */
-export function checkKeepBf16(choice: unknown, backend: BackendName): asserts choice is KeepBf16 {
-  if (choice !== true && choice !== false && choice !== "auto") {
-    throw new TokenlabError(`loadModel keepBf16 must be true, false or "auto", got ${JSON.stringify(choice) ?? String(choice)}`, { option: "keepBf16", value: choice });
-  }
-  if (choice === true && backend !== "wasm") {
-    throw new TokenlabError(`loadModel keepBf16 needs the wasm backend (its 16-bit kernels are wasm only); the active backend is ${backend}`, { backend });
-  }
 }
 
 /**

@@ -1,5 +1,5 @@
 import * as path from "node:path";
-import { ensureBackend } from "../backend/init-backend";
+import { ensureBackend, type BackendName } from "../backend/init-backend";
 import { baseModelDir } from "../base-model/location";
 import { optionChecks } from "../errors/option-checks";
 import { TokenlabError } from "../errors/tokenlab-error";
@@ -9,7 +9,7 @@ import { FLOAT_DTYPES, isFloatDtype, type FloatDtype } from "../hf/safetensors";
 import type { CausalLM } from "./causal-lm";
 import { architectureOf, familyFor } from "./registry";
 import { TransformerLM } from "./transformer-lm";
-import { checkKeepBf16, float32BytesOf, keepsBf16, type KeepBf16 } from "./keep-bf16";
+import { float32BytesOf, KEEP_BF16_CHOICES, keepsBf16, type KeepBf16 } from "./keep-bf16";
 import { weightsFromCheckpoint, weightsToCheckpoint } from "./weight-conversion";
 
 const TORCH_DTYPES: Record<FloatDtype, string> = { F32: "float32", F16: "float16", BF16: "bfloat16" };
@@ -23,8 +23,7 @@ const TORCH_DTYPES: Record<FloatDtype, string> = { F32: "float32", F16: "float16
  */
 export async function loadModel(dir: string = baseModelDir(), options: LoadOptions = {}): Promise<TransformerLM> {
   const backendName = await ensureBackend();
-  const keepBf16Choice = options.keepBf16 ?? "auto";
-  checkKeepBf16(keepBf16Choice, backendName);
+  checkLoadOptions(options, backendName);
   const checkpoint = readCheckpoint(dir);
   const architecture = architectureOf(checkpoint.config);
   const family = familyFor(architecture);
@@ -36,7 +35,7 @@ export async function loadModel(dir: string = baseModelDir(), options: LoadOptio
       { dir, tokenizerSize: checkpoint.tokenizer.size, rows: config.vocabSize },
     );
   }
-  const keepBf16 = keepsBf16(keepBf16Choice, {
+  const keepBf16 = keepsBf16(options.keepBf16 ?? "auto", {
     backend: backendName,
     dtype: checkpoint.dtype,
     float32Bytes: float32BytesOf([...checkpoint.tensors.values()].map((t) => t.shape)),
@@ -60,6 +59,18 @@ export interface LoadOptions {
    * stays packed and is saved with exactly the bits it was loaded from.
    */
   keepBf16?: KeepBf16;
+}
+
+const LOAD_OPTION_KEYS: ReadonlyArray<keyof LoadOptions> = ["keepBf16"];
+
+/** Fails before the checkpoint (gigabytes, for a real model) is read. */
+function checkLoadOptions(options: LoadOptions, backend: BackendName): void {
+  const checks = optionChecks(TokenlabError, "loadModel option");
+  checks.knownKeys(options, LOAD_OPTION_KEYS);
+  checks.oneOf("keepBf16", options.keepBf16, KEEP_BF16_CHOICES);
+  if (options.keepBf16 === true && backend !== "wasm") {
+    throw new TokenlabError(`loadModel keepBf16 needs the wasm backend (its 16-bit kernels are wasm only); the active backend is ${backend}`, { backend });
+  }
 }
 
 export interface SaveOptions {

@@ -4,7 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { initBackend } from "../../lib/backend/init-backend";
 import { TokenlabError } from "../../lib/errors/tokenlab-error";
-import { AUTO_KEEP_BF16_ABOVE_BYTES, checkKeepBf16, float32BytesOf, keepsBf16 } from "../../lib/models/keep-bf16";
+import { AUTO_KEEP_BF16_ABOVE_BYTES, float32BytesOf, keepsBf16 } from "../../lib/models/keep-bf16";
 import { loadModel } from "../../lib/models/load-model";
 import { isPacked } from "../../lib/models/packed-weights";
 import { SCALE_SHAPES, tensorShapes } from "../../bench/scale/shapes";
@@ -43,15 +43,7 @@ describe('loadModel keepBf16 "auto" (the default)', function () {
     assert.equal(keepsBf16(false, wasmBf16(bytesOf("llama-3.2-1b"))), false);
   });
 
-  it("refuses a value that is not true, false or \"auto\", and true on a backend without the 16-bit kernels", () => {
-    for (const bad of ["yes", 1, null, "Auto"]) {
-      assert.throws(() => checkKeepBf16(bad, "wasm"), (e: unknown) => e instanceof TokenlabError && /keepBf16 must be true, false or "auto"/.test(e.message));
-    }
-    assert.throws(() => checkKeepBf16(true, "cpu"), /keepBf16 needs the wasm backend/);
-    for (const fine of [false, "auto"]) assert.doesNotThrow(() => checkKeepBf16(fine, "cpu"));
-  });
-
-  it("loadModel decides by these rules: a small BF16 checkpoint loads float32 unless forced; a bad value fails before reading", async () => {
+  it("loadModel decides by these rules: a small BF16 checkpoint loads float32 unless forced; bad options fail before reading", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tokenlab-keep-bf16-auto-"));
     try {
       await initBackend("wasm");
@@ -62,8 +54,22 @@ describe('loadModel keepBf16 "auto" (the default)', function () {
         assert.equal(isPacked(model.weights.get(embedding)!), packed, JSON.stringify(options));
         model.dispose();
       }
-      await assert.rejects(loadModel(path.join(dir, "missing"), { keepBf16: "yes" as unknown as boolean }), /keepBf16 must be true, false or "auto", got "yes"/);
+      // Bad options fail before the checkpoint is read (here there is none).
+      const missing = path.join(dir, "missing");
+      for (const bad of ["yes", 1, null, "Auto"]) {
+        await assert.rejects(loadModel(missing, { keepBf16: bad as unknown as boolean }), (e: unknown) =>
+          e instanceof TokenlabError && e.message === `loadModel option keepBf16 must be one of true, false, "auto", got ${JSON.stringify(bad)}`,
+        );
+      }
+      await assert.rejects(loadModel(missing, { keepBF16: true } as never), /unknown loadModel option "keepBF16"; the options are keepBf16/);
+      await initBackend("cpu");
+      for (const options of [{}, { keepBf16: false }, { keepBf16: "auto" as const }]) {
+        const model = await loadModel(dir, options);
+        assert.equal(isPacked(model.weights.get(embedding)!), false, `cpu backend, ${JSON.stringify(options)}`);
+        model.dispose();
+      }
     } finally {
+      await initBackend("wasm");
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
