@@ -7,9 +7,9 @@ import { checkTargetDirectory } from "../hf/atomic-write";
 import { readCheckpoint, writeCheckpoint } from "../hf/checkpoint";
 import { FLOAT_DTYPES, isFloatDtype, type FloatDtype } from "../hf/safetensors";
 import type { CausalLM } from "./causal-lm";
+import { float32BytesOf, KEEP_BF16_CHOICES, keepsBf16, type KeepBf16 } from "./keep-bf16";
 import { architectureOf, familyFor } from "./registry";
 import { TransformerLM } from "./transformer-lm";
-import { float32BytesOf, KEEP_BF16_CHOICES, keepsBf16, type KeepBf16 } from "./keep-bf16";
 import { weightsFromCheckpoint, weightsToCheckpoint } from "./weight-conversion";
 
 const TORCH_DTYPES: Record<FloatDtype, string> = { F32: "float32", F16: "float16", BF16: "bfloat16" };
