@@ -50,10 +50,12 @@ const TRAINED_TOKENS = [
 const EXAMPLES = Array.from({ length: 20 }, (_, i) => `where is the <fox> ${i % 5}? the <fox> sat with the <dog> ${i % 3}.`);
 const TEXTS = EXAMPLES.slice(0, 4);
 const PROBE = "the <fox> sat with the <dog> and the fox";
-const TRAININGS: Array<["new-rows" | "gradual" | "full", { unfreeze?: { every: number } }]> = [
-  ["new-rows", {}],
-  ["gradual", { unfreeze: { every: 1 } }],
-  ["full", {}],
+/** Each run by its label: the strategies, and a list of groups (the whole head, block 0's attention, the final norm). */
+const TRAININGS: Array<[string, Pick<TrainOptions, "strategy" | "unfreeze">]> = [
+  ["new-rows", { strategy: "new-rows" }],
+  ["gradual", { strategy: "gradual", unfreeze: { every: 1 } }],
+  ["full", { strategy: "full" }],
+  ["groups", { strategy: ["embed.new", "head", "block.0.attn", "norm.final"] }],
 ];
 
 /** What one flow measured, to compare the kept-16-bit load with the float32 load of the same checkpoint. */
@@ -149,7 +151,7 @@ async function flow(dir: string, out: string, keepBf16: boolean): Promise<FlowFi
     const data = prepareData(added.model.tokenizer, EXAMPLES, { seqLen: 24, evalFraction: 0.2, seed: 1 });
     figures.trainIds = data.train.map((row) => [...row.inputIds]);
     for (const [strategy, extra] of TRAININGS) {
-      const run = train(added, data, { strategy, ...extra, steps: 3, batchSize: 4, lr: 0.01, evalEvery: 3, display: false });
+      const run = train(added, data, { ...extra, steps: 3, batchSize: 4, lr: 0.01, evalEvery: 3, display: false });
       const result = await run;
       try {
         assert.equal(result.status, "completed", `${strategy}: ${result.status}`);
@@ -321,6 +323,10 @@ describe("the whole flow on a BF16 checkpoint kept 16-bit (loadModel keepBf16) m
         // What trained whole is float32; the rest stays packed, shared with the base.
         assert.deepEqual(kept.runs["new-rows"].packed, kept.packed);
         assert.deepEqual(kept.runs.full.packed, []);
+        // Groups trained the head whole (for a tied model: the embedding) and block 0's attention: float32 now.
+        const groups = kept.runs.groups.packed;
+        assert.deepEqual(groups, kept.packed.filter((name) => name !== (kept.head ?? kept.embedding) && !/\.layers\.0\.self_attn\./.test(name)));
+        assert.ok(groups.some((name) => name.includes(".mlp.")) || architecture === "GPT2LMHeadModel", `${groups}`);
         // Gradual trained the new rows and the top block: its nn.Linear weights are float32 now.
         const gradual = kept.runs.gradual.packed;
         assert.ok(gradual.includes(kept.embedding) && gradual.every((name) => kept.packed.includes(name)), `${gradual}`);
