@@ -13,6 +13,8 @@ export type { ChatMessage, TokenizerJson, TokenizerConfigJson } from "./hf/token
 export { readSafetensors, writeSafetensors } from "./hf/safetensors";
 export { loadModel, saveModel } from "./models/load-model";
 export type { LoadOptions, SaveOptions } from "./models/load-model";
+export { AUTO_KEEP_BF16_ABOVE_BYTES } from "./models/keep-bf16";
+export type { KeepBf16 } from "./models/keep-bf16";
 export { SUPPORTED_ARCHITECTURES } from "./models/registry";
 export type { CausalLM, WeightMap, ParameterLayout, GenerateOptions } from "./models/causal-lm";
 export type { ModelConfig } from "./models/model-config";

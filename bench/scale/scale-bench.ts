@@ -7,7 +7,8 @@
  * and reload) — each with its peak RSS, or {error}; PyTorch's load, forward and new-rows step at one
  * thread and at all cores, its BLAS, and the ratios against its faster setting (refused on a
  * reference BLAS). `--steps` runs only those tokenlab steps (load and addTokens always), and PyTorch
- * only with `--torch`.
+ * only with `--torch`. tokenlab loads with keepBf16 "auto" (loadModel's default: 16-bit above 2 GiB
+ * of float32 weights); `--keep-bf16` / `--no-keep-bf16` force it on / off.
  *
  * tokenlab runs in child processes (shape-steps.ts), PyTorch in others, one at a time: a step that
  * fails or crashes (wasm out of memory) becomes {error} in the JSON, a fresh child resumes with the
@@ -21,6 +22,7 @@ import * as path from "node:path";
 import * as readline from "node:readline";
 import { nativeBlasStatus } from "../../lib/backend/native-blas";
 import { HfTokenizer } from "../../lib/hf/tokenizer";
+import type { KeepBf16 } from "../../lib/models/keep-bf16";
 import { ratioRefusal, startTorch, torchThreadSettings, type BlasReport } from "../torch-process";
 import { randomCheckpoint } from "./random-checkpoint";
 import { parameterCount, SCALE_SHAPES, type ScaleShape } from "./shapes";
@@ -44,8 +46,8 @@ export async function runScaleBench(argv: readonly string[]): Promise<void> {
   const shapes = selectShapes(argv);
   const steps = selectSteps(argv);
   fs.mkdirSync(CACHE_DIR, { recursive: true });
-  // --keep-bf16: tokenlab loads with loadModel(dir, {keepBf16: true}) (16-bit frozen matrices).
-  const keepBf16 = argv.includes("--keep-bf16");
+  // loadModel's keepBf16: "auto" (its default), or forced by --keep-bf16 / --no-keep-bf16.
+  const keepBf16: KeepBf16 = argv.includes("--keep-bf16") ? true : argv.includes("--no-keep-bf16") ? false : "auto";
   for (const shape of shapes) console.log(JSON.stringify(await benchShape(shape, steps, keepBf16), null, 2));
 }
 
@@ -68,7 +70,7 @@ function selectShapes(argv: readonly string[]): readonly ScaleShape[] {
   return [shape];
 }
 
-async function benchShape(shape: ScaleShape, selection: { steps: readonly StepName[]; torch: boolean }, keepBf16: boolean): Promise<Record<string, unknown>> {
+async function benchShape(shape: ScaleShape, selection: { steps: readonly StepName[]; torch: boolean }, keepBf16: KeepBf16): Promise<Record<string, unknown>> {
   const summary = {
     shape: shape.name,
     like: shape.like,

@@ -13,6 +13,8 @@
 import * as fs from "node:fs";
 import * as tf from "@tensorflow/tfjs-core";
 import { loadModel, saveModel } from "../../lib/models/load-model";
+import type { KeepBf16 } from "../../lib/models/keep-bf16";
+import { isPacked } from "../../lib/models/packed-weights";
 import type { TransformerLM } from "../../lib/models/transformer-lm";
 import { addTokens } from "../../lib/tokens/add-tokens";
 import type { AddTokensResult } from "../../lib/tokens/add-tokens-result";
@@ -33,8 +35,8 @@ export interface ShapeJob {
   expectedNewIds: number[];
   /** The text the batch was tokenized from (the flow's data is made from it too). */
   text: string;
-  /** Load with loadModel(dir, {keepBf16: true}). */
-  keepBf16?: boolean;
+  /** loadModel's keepBf16 (default "auto"). */
+  keepBf16?: KeepBf16;
 }
 
 /** Repetitions of forward and of training steps; the figure is the fastest (the first warms up). */
@@ -74,12 +76,12 @@ async function main(): Promise<void> {
   let start = performance.now();
   let base: TransformerLM;
   try {
-    base = await loadModel(job.dir, { keepBf16: job.keepBf16 ?? false });
+    base = await loadModel(job.dir, { keepBf16: job.keepBf16 ?? "auto" });
   } catch (error) {
     report("load", { error: String(error) });
     return;
   }
-  report("load", { seconds: seconds(start) });
+  report("load", { seconds: seconds(start), kept_bf16: isPacked(base.weights.get(base.layout.embedding)!) });
 
   start = performance.now();
   let result: AddTokensResult;

@@ -4,6 +4,7 @@ import { LIVE_FRAME } from "../display/live-frame";
 import { JUPYTER_DISPLAY, type MimeBundle } from "../display/mime-bundle";
 import { Table } from "../display/table";
 import type { CausalLM } from "../models/causal-lm";
+import { gatherRows } from "../models/packed-weights";
 import { nearestRows, type Neighbour } from "../tokens/nearest-tokens";
 import type { DriftRecorder } from "./drift-recorder";
 import { fitPca } from "./pca";
@@ -163,14 +164,12 @@ function projectionFigure(
   const existing = Array.from({ length: tokenRows }, (_, i) => i).filter((i) => !newSet.has(i));
   const stride = Math.max(1, Math.ceil(existing.length / pcaRows));
   const fitIds = existing.filter((_, i) => i % stride === 0);
-  const fitRows = tf.tidy(() => tf.gather(embedding, tf.tensor1d(fitIds, "int32")));
-  const pca = fitPca(fitRows.dataSync(), fitIds.length, hidden, 2);
-  fitRows.dispose();
-  const all = embedding.dataSync();
-  const rowOf = (id: number): Float32Array => (all as Float32Array).subarray(id * hidden, (id + 1) * hidden);
-
-  const background = fitIds.map((id) => pca.project(rowOf(id)));
+  const fitRows = rowsOf(embedding, fitIds);
+  const pca = fitPca(fitRows, fitIds.length, hidden, 2);
+  const background = fitIds.map((_, i) => pca.project(fitRows.subarray(i * hidden, (i + 1) * hidden)));
   const neighbourIds = [...new Set([...neighbours.values()].flat())];
+  const neighbourRows = rowsOf(embedding, neighbourIds);
+  const neighbourPoints = neighbourIds.map((_, i) => pca.project(neighbourRows.subarray(i * hidden, (i + 1) * hidden)));
   const traces: PlotlyTrace[] = [
     {
       type: "scatter",
@@ -185,8 +184,8 @@ function projectionFigure(
       type: "scatter",
       mode: "markers+text",
       name: "nearest existing tokens",
-      x: neighbourIds.map((id) => pca.project(rowOf(id))[0]),
-      y: neighbourIds.map((id) => pca.project(rowOf(id))[1]),
+      x: neighbourPoints.map((p) => p[0]),
+      y: neighbourPoints.map((p) => p[1]),
       text: neighbourIds.map((id) => base.tokenizer.decode([id])),
       textposition: "top center",
       marker: { color: "#888", size: 7 },
@@ -217,4 +216,16 @@ function projectionFigure(
       height: 500,
     },
   });
+}
+
+/**
+ * Rows `ids` of a [vocabRows, hidden] embedding as float32 (widened when kept 16-bit), copied off the
+ * device; only these rows, never the whole matrix (1.2 GB as float32 at 151k × 2048).
+ */
+function rowsOf(embedding: tf.Tensor2D, ids: readonly number[]): Float32Array {
+  if (ids.length === 0) return new Float32Array(0);
+  const rows = tf.tidy(() => gatherRows(embedding, tf.tensor1d(Int32Array.from(ids), "int32")));
+  const values = (rows.dataSync() as Float32Array).slice(); // a copy: some backends return their own buffer
+  rows.dispose();
+  return values;
 }

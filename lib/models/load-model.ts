@@ -1,5 +1,5 @@
 import * as path from "node:path";
-import { ensureBackend } from "../backend/init-backend";
+import { ensureBackend, type BackendName } from "../backend/init-backend";
 import { baseModelDir } from "../base-model/location";
 import { optionChecks } from "../errors/option-checks";
 import { TokenlabError } from "../errors/tokenlab-error";
@@ -7,6 +7,7 @@ import { checkTargetDirectory } from "../hf/atomic-write";
 import { readCheckpoint, writeCheckpoint } from "../hf/checkpoint";
 import { FLOAT_DTYPES, isFloatDtype, type FloatDtype } from "../hf/safetensors";
 import type { CausalLM } from "./causal-lm";
+import { float32BytesOf, KEEP_BF16_CHOICES, keepsBf16, type KeepBf16 } from "./keep-bf16";
 import { architectureOf, familyFor } from "./registry";
 import { TransformerLM } from "./transformer-lm";
 import { weightsFromCheckpoint, weightsToCheckpoint } from "./weight-conversion";
@@ -22,9 +23,7 @@ const TORCH_DTYPES: Record<FloatDtype, string> = { F32: "float32", F16: "float16
  */
 export async function loadModel(dir: string = baseModelDir(), options: LoadOptions = {}): Promise<TransformerLM> {
   const backendName = await ensureBackend();
-  if (options.keepBf16 && backendName !== "wasm") {
-    throw new TokenlabError(`loadModel keepBf16 needs the wasm backend (its 16-bit kernels are wasm only); the active backend is ${backendName}`, { backend: backendName });
-  }
+  checkLoadOptions(options, backendName);
   const checkpoint = readCheckpoint(dir);
   const architecture = architectureOf(checkpoint.config);
   const family = familyFor(architecture);
@@ -36,7 +35,12 @@ export async function loadModel(dir: string = baseModelDir(), options: LoadOptio
       { dir, tokenizerSize: checkpoint.tokenizer.size, rows: config.vocabSize },
     );
   }
-  const weights = weightsFromCheckpoint(family, config, checkpoint.tensors, options.keepBf16 ?? false);
+  const keepBf16 = keepsBf16(options.keepBf16 ?? "auto", {
+    backend: backendName,
+    dtype: checkpoint.dtype,
+    float32Bytes: float32BytesOf([...checkpoint.tensors.values()].map((t) => t.shape)),
+  });
+  const weights = weightsFromCheckpoint(family, config, checkpoint.tensors, keepBf16);
   return new TransformerLM(family, config, checkpoint.tokenizer, weights, checkpoint.generationConfig, path.resolve(dir));
 }
 
@@ -45,10 +49,28 @@ export interface LoadOptions {
    * Keep a BF16 checkpoint's matrices (nn.Linear weights, embedding, head) 16-bit on the wasm heap and
    * multiply them with float32 accumulation, halving their memory: a 1.2B model as float32 (5 GB)
    * exceeds the 4 GB wasm32 heap. Logits differ from the float32 path only by summation order.
-   * Off by default: adding tokens widens the embedding (and head) to float32, and a matrix widens
-   * when it starts training. Saving writes the kept bits unchanged.
+   * Default "auto": kept 16-bit on the wasm backend when the checkpoint stores BF16 and its weights
+   * as float32 would exceed 2 GiB (AUTO_KEEP_BF16_ABOVE_BYTES; a 0.6B model and up), float32
+   * otherwise; `true` forces it (wasm backend only), `false` loads float32 (as before).
+   * Kept 16-bit: new token rows (addTokens) and trained new rows are rounded to bf16 as they enter
+   * the packed embedding / head — what saving as BF16 would do anyway; a matrix that trains whole
+   * (gradual, full, groups) trains in float32 and stays float32 in the trained model (saving
+   * rounds it to the checkpoint's dtype unless `saveModel(…, {dtype: "F32"})`); every other matrix
+   * stays packed and is saved with exactly the bits it was loaded from.
    */
-  keepBf16?: boolean;
+  keepBf16?: KeepBf16;
+}
+
+const LOAD_OPTION_KEYS: ReadonlyArray<keyof LoadOptions> = ["keepBf16"];
+
+/** Fails before the checkpoint (gigabytes, for a real model) is read. */
+function checkLoadOptions(options: LoadOptions, backend: BackendName): void {
+  const checks = optionChecks(TokenlabError, "loadModel option");
+  checks.knownKeys(options, LOAD_OPTION_KEYS);
+  checks.oneOf("keepBf16", options.keepBf16, KEEP_BF16_CHOICES);
+  if (options.keepBf16 === true && backend !== "wasm") {
+    throw new TokenlabError(`loadModel keepBf16 needs the wasm backend (its 16-bit kernels are wasm only); the active backend is ${backend}`, { backend });
+  }
 }
 
 export interface SaveOptions {

@@ -4,8 +4,8 @@ import { float32ToBf16 } from "../hf/float-formats";
 import type { ParameterLayout } from "./causal-lm";
 
 /**
- * Frozen BF16 weights kept 16-bit (`loadModel(dir, {keepBf16: true})`): an int32 tensor
- * [rows, cols / 2] holding two bf16 values per element (see backend/wasm-bf16-matmul.ts). Two kinds:
+ * Frozen BF16 weights kept 16-bit (loadModel keepBf16: forced, or "auto" for a large BF16 checkpoint):
+ * an int32 tensor [rows, cols / 2] holding two bf16 values per element (see backend/wasm-bf16-matmul.ts). Two kinds:
  * the embedding / head, [vocabRows, hidden] like their float32 form; and nn.Linear weights, packed
  * in the checkpoint's [out, in] layout where the float32 form is the transpose [in, out].
  * Every other tensor of a model is float32, so the dtype tells them apart.
