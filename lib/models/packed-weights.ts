@@ -34,9 +34,9 @@ export function gatherRows(matrix: tf.Tensor, ids: tf.Tensor): tf.Tensor {
   return isPacked(matrix) ? unpackBf16(tf.gather(matrix, ids)) : tf.gather(matrix, ids);
 }
 
-/** Rows [0, count) of a [vocabRows, hidden] matrix in float32, whether the matrix is packed or not. */
-export function leadingRows(matrix: tf.Tensor, count: number): tf.Tensor2D {
-  const rows = tf.slice(matrix, [0, 0], [count, -1]);
+/** Rows [start, start + count) of a [vocabRows, hidden] matrix in float32, whether the matrix is packed or not. */
+export function rowSlice(matrix: tf.Tensor, start: number, count: number): tf.Tensor2D {
+  const rows = tf.slice(matrix, [start, 0], [count, -1]);
   return (isPacked(rows) ? unpackBf16(rows) : rows) as tf.Tensor2D;
 }
 

@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core";
-import { gatherRows, isPacked, leadingRows } from "../models/packed-weights";
+import { gatherRows, isPacked, rowSlice } from "../models/packed-weights";
+import { ROW_CHUNK } from "./nearest-tokens";
 import { seededGaussian } from "./seeded-gaussian";
 
 /**
@@ -11,10 +12,17 @@ export function untrainedRows(matrix: tf.Tensor2D, tokenRows: number): { zero: n
   const hidden = isPacked(matrix) ? matrix.shape[1] * 2 : matrix.shape[1];
   const normal = seededGaussian(12345);
   const directions = Float32Array.from({ length: hidden * 2 }, normal);
-  const [maxAbs, projections] = tf.tidy(() => {
-    const rows = leadingRows(matrix, tokenRows); // widened when packed (loadModel keepBf16)
-    return [rows.abs().max(1).dataSync(), tf.matMul(rows, tf.tensor2d(directions, [hidden, 2])).dataSync()];
-  });
+  const maxAbs = new Float32Array(tokenRows);
+  const projections = new Float32Array(tokenRows * 2);
+  // A chunk of rows at a time: never a widened copy of the whole matrix (nearest-tokens.ts).
+  for (let start = 0; start < tokenRows; start += ROW_CHUNK) {
+    const size = Math.min(ROW_CHUNK, tokenRows - start);
+    tf.tidy(() => {
+      const rows = rowSlice(matrix, start, size); // widened when packed (loadModel keepBf16)
+      maxAbs.set(rows.abs().max(1).dataSync(), start);
+      projections.set(tf.matMul(rows, tf.tensor2d(directions, [hidden, 2])).dataSync(), start * 2);
+    });
+  }
   const zero: number[] = [];
   for (let id = 0; id < tokenRows; id++) if (maxAbs[id] <= 1e-16) zero.push(id);
 
