@@ -12,6 +12,7 @@ import { evaluate } from "../../lib/analysis/evaluate";
 import { prepareData, type TrainingData } from "../../lib/data/prepare-data";
 import { loadModel, saveModel } from "../../lib/models/load-model";
 import type { CausalLM } from "../../lib/models/causal-lm";
+import { isPacked } from "../../lib/models/packed-weights";
 import type { TransformerLM } from "../../lib/models/transformer-lm";
 import { addTokens } from "../../lib/tokens/add-tokens";
 import type { AddTokensResult } from "../../lib/tokens/add-tokens-result";
@@ -43,10 +44,14 @@ const PLAIN =
   "and the treasurer promised a detailed account at the next meeting.";
 
 /**
- * F32: the default (the checkpoint's BF16) rounds the trained new rows, so the reloaded logits would
- * differ by that rounding; F32 must round-trip exactly.
+ * The dtype the model computes with, so that the copy loads into the same storage and computes its
+ * logits the same way (then they must be equal, not merely close). A float32 model saves F32: the
+ * default (the checkpoint's BF16) would round its trained new rows. A model kept 16-bit saves BF16:
+ * its new rows are bf16 already, and an F32 copy would load float32 and multiply along another path.
  */
-const SAVE_OPTIONS = { dtype: "F32" } as const;
+function saveOptions(model: CausalLM): { dtype: "F32" | "BF16" } {
+  return { dtype: isPacked(model.weights.get(model.layout.embedding)!) ? "BF16" : "F32" };
+}
 
 export interface FlowContext {
   base: TransformerLM;
@@ -150,13 +155,13 @@ export function flowSteps(context: FlowContext): Record<FlowStep, () => Promise<
     saveFlow: async () => {
       const { trained } = await context.newRowsRun();
       const begin = performance.now();
-      await saveModel(trained.model, context.saveDir, SAVE_OPTIONS);
+      await saveModel(trained.model, context.saveDir, saveOptions(trained.model));
       saved = trained.model;
       return { seconds: seconds(begin) };
     },
     reload: async () => {
       const model = saved ?? (await context.newRowsRun()).trained.model;
-      if (saved === undefined) await saveModel(model, context.saveDir, SAVE_OPTIONS);
+      if (saved === undefined) await saveModel(model, context.saveDir, saveOptions(model));
       const begin = performance.now();
       const copy = await loadModel(context.saveDir);
       const elapsed = seconds(begin);
