@@ -4,6 +4,7 @@ import { LIVE_FRAME } from "../display/live-frame";
 import { JUPYTER_DISPLAY, type MimeBundle } from "../display/mime-bundle";
 import { Table } from "../display/table";
 import type { CausalLM } from "../models/causal-lm";
+import { leadingMatrixRows } from "../models/model-rows";
 import { nearestRows, type Neighbour } from "../tokens/nearest-tokens";
 import type { DriftRecorder } from "./drift-recorder";
 import { fitPca } from "./pca";
@@ -48,12 +49,22 @@ export interface DriftOptions {
  * Displays as the three parts one below the other.
  */
 export function plotDrift(run: DriftSource, options: DriftOptions = {}): DriftReport {
-  const { drift, base } = run;
+  const { base } = run;
   const k = options.neighbours ?? 5;
   const series = driftSeries(run);
   const tokenRows = Math.min(base.tokenizer.size, base.config.vocabSize);
+  // Rows [0, tokenRows) as training started (float32, the model's added rows in place), read once.
+  const embedding = leadingMatrixRows(base, base.layout.embedding, tokenRows);
+  try {
+    return driftReport(run, embedding, tokenRows, series, k, options);
+  } finally {
+    embedding.dispose();
+  }
+}
+
+function driftReport(run: DriftSource, embedding: tf.Tensor2D, tokenRows: number, series: DriftSeries[], k: number, options: DriftOptions): DriftReport {
+  const { drift, base } = run;
   const newSet = new Set(run.newIds);
-  const embedding = base.weights.get(base.layout.embedding) as tf.Tensor2D;
 
   const nearest: DriftNeighbours[] = [];
   const neighbourRows: Array<Array<string | number>> = [];
@@ -61,7 +72,7 @@ export function plotDrift(run: DriftSource, options: DriftOptions = {}): DriftRe
   drift.checkpoints.forEach((checkpoint, index) => {
     const queries = tf.tensor2d(checkpoint.rows.slice(0, run.newIds.length * drift.hidden), [run.newIds.length, drift.hidden]);
     // k more than asked: the new tokens' own (initial) rows are candidates too and are dropped.
-    const found = nearestRows(embedding, tokenRows, queries, k + run.newIds.length);
+    const found = nearestRows(embedding, queries, k + run.newIds.length);
     queries.dispose();
     run.newIds.forEach((id, i) => {
       const existing = found[i].filter((n) => !newSet.has(n.id)).slice(0, k);
@@ -150,6 +161,7 @@ function distanceFigure(series: readonly DriftSeries[]): Figure {
   });
 }
 
+/** `embedding`: float32 rows [0, tokenRows). */
 function projectionFigure(
   run: DriftSource,
   embedding: tf.Tensor2D,

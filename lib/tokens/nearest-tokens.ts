@@ -1,5 +1,4 @@
 import * as tf from "@tensorflow/tfjs-core";
-import { leadingRows } from "../models/packed-weights";
 
 export interface Neighbour {
   id: number;
@@ -7,15 +6,16 @@ export interface Neighbour {
 }
 
 /**
- * For each query row, the `k` rows of `matrix` among ids [0, candidateRows) with the highest cosine
- * similarity, best first. `queries` [n, hidden]; tensors are borrowed, nothing is kept.
+ * For each query row, the `k` rows of `candidates` (float32 [candidateRows, hidden], row i = id i,
+ * e.g. leadingMatrixRows) with the highest cosine similarity, best first. `queries` [n, hidden];
+ * tensors are borrowed, nothing is kept.
  */
-export function nearestRows(matrix: tf.Tensor2D, candidateRows: number, queries: tf.Tensor2D, k = 5): Neighbour[][] {
+export function nearestRows(candidates: tf.Tensor2D, queries: tf.Tensor2D, k = 5): Neighbour[][] {
+  const candidateRows = candidates.shape[0];
   if (queries.shape[0] === 0 || candidateRows === 0) return Array.from({ length: queries.shape[0] }, () => []);
   const { values, indices } = tf.tidy(() => {
     const unit = (m: tf.Tensor2D) => tf.div(m, tf.maximum(tf.norm(m, 2, 1, true), 1e-12)) as tf.Tensor2D;
-    const candidates = unit(leadingRows(matrix, candidateRows)); // widened when packed (loadModel keepBf16)
-    const similarity = tf.matMul(unit(queries), candidates, false, true); // [n, candidateRows]
+    const similarity = tf.matMul(unit(queries), unit(candidates), false, true); // [n, candidateRows]
     return tf.topk(similarity, Math.min(k, candidateRows));
   });
   const sims = values.arraySync() as number[][];

@@ -1,0 +1,89 @@
+import * as tf from "@tensorflow/tfjs-core";
+import { packedBf16Tensor, unpackBf16 } from "../backend/wasm-bf16-matmul";
+import { float32ToBf16 } from "../hf/float-formats";
+import type { CausalLM, WeightMap } from "./causal-lm";
+import { embed, overlaidRows, type RowOverlay } from "./layers/embedding";
+import { isPacked, leadingRows, packedBits, packRows } from "./packed-weights";
+
+/**
+ * Reading a model's [vocabRows, hidden] matrices (embedding, untied head) as the model computes
+ * with them: the tensor in `model.weights` with `model.overlays` over it (see CausalLM.overlays).
+ * Nothing here builds a vocab-sized copy except `leadingMatrixRows` and `materializedWeights`,
+ * whose callers need one.
+ */
+
+/** The overlay of `model`'s tensor `name`, if it has one. */
+export function overlayOf(model: CausalLM, name: string): RowOverlay | undefined {
+  return model.overlays.get(name);
+}
+
+/** The number of embedding rows of `model` (ids a lookup accepts): past the stored tensor when added rows extend it. */
+export function vocabRows(model: CausalLM): number {
+  const embedding = model.weights.get(model.layout.embedding);
+  return embedding === undefined ? 0 : overlaidRows(embedding, overlayOf(model, model.layout.embedding));
+}
+
+/** Rows `ids` of `model`'s matrix `name`, float32 [ids, hidden]. Call inside tf.tidy. */
+export function matrixRows(model: CausalLM, name: string, ids: readonly number[]): tf.Tensor2D {
+  return embed(model.weights.get(name)!, tf.tensor1d(Int32Array.from(ids), "int32"), overlayOf(model, name)) as tf.Tensor2D;
+}
+
+/** Rows [0, count) of `model`'s matrix `name`, float32 [count, hidden]: a new tensor the caller owns. */
+export function leadingMatrixRows(model: CausalLM, name: string, count: number): tf.Tensor2D {
+  const matrix = model.weights.get(name)!;
+  const overlay = overlayOf(model, name);
+  const fromMatrix = Math.min(count, matrix.shape[0]!);
+  return tf.tidy(() => {
+    let rows = leadingRows(matrix, fromMatrix); // widened when packed (loadModel keepBf16)
+    const positions = (overlay?.ids ?? []).flatMap((id, j) => (id < count ? [j] : []));
+    if (overlay === undefined || positions.length === 0) return rows;
+    if (count > fromMatrix) rows = tf.concat([rows, tf.zeros([count - fromMatrix, rows.shape[1]])], 0); // all overlaid
+    const ids = tf.tensor2d(Int32Array.from(positions, (j) => overlay.ids[j]), [positions.length, 1], "int32");
+    return tf.tensorScatterUpdate(rows, ids, tf.gather(overlay.rows, positions)) as tf.Tensor2D;
+  });
+}
+
+/**
+ * `model`'s weights with every overlaid matrix built whole, in the form it is stored in (packed
+ * stays packed; its overlaid rows are bf16-exact, see addTokens): what a checkpoint holds. `owned`
+ * are the tensors built here, which the caller frees; the other tensors are the model's.
+ */
+export function materializedWeights(model: CausalLM): { weights: WeightMap; owned: tf.Tensor[] } {
+  const weights = new Map(model.weights);
+  const owned: tf.Tensor[] = [];
+  for (const name of model.overlays.keys()) {
+    const whole = materializedMatrix(model, name);
+    owned.push(whole);
+    weights.set(name, whole);
+  }
+  return { weights, owned };
+}
+
+/**
+ * `model`'s overlaid matrix `name` built whole, as materializedWeights builds it: a new tensor, the
+ * overlay's rows written in (and appended), every other row bit-identical to the stored matrix.
+ */
+export function materializedMatrix(model: CausalLM, name: string): tf.Tensor {
+  const matrix = model.weights.get(name)!;
+  const overlay = overlayOf(model, name);
+  if (overlay === undefined) return tf.clone(matrix);
+  const rows = overlaidRows(matrix, overlay);
+  const packed = isPacked(matrix);
+  const hidden = overlay.rows.shape[1];
+  const data = packed ? new Uint16Array(rows * hidden) : new Float32Array(rows * hidden);
+  data.set(packed ? packedBits(matrix) : (matrix.dataSync() as Float32Array));
+  const values = overlay.rows.dataSync() as Float32Array;
+  const rowData = packed ? float32ToBf16(values) : values;
+  overlay.ids.forEach((id, j) => data.set(rowData.subarray(j * hidden, (j + 1) * hidden), id * hidden));
+  return packed ? packedBf16Tensor(data as Uint16Array, rows, hidden) : tf.tensor2d(data as Float32Array, [rows, hidden]);
+}
+
+/** Rows that join a matrix kept packed (loadModel keepBf16) rounded to bf16 as a save would round them; others as they are. Returns a new tensor. */
+export function storableRows(matrix: tf.Tensor, rows: tf.Tensor2D): tf.Tensor2D {
+  return isPacked(matrix) ? tf.tidy(() => unpackBf16(packRows(rows)) as tf.Tensor2D) : tf.clone(rows);
+}
+
+/** Every tensor `model` holds: its weights and its overlays' rows. */
+export function modelTensors(model: CausalLM): tf.Tensor[] {
+  return [...model.weights.values(), ...[...model.overlays.values()].map((overlay) => overlay.rows)];
+}
