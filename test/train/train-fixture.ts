@@ -9,7 +9,7 @@ import type { CausalLM } from "../../lib/models/causal-lm";
 import { loadModel } from "../../lib/models/load-model";
 import { prepareData, type TrainingData } from "../../lib/data/prepare-data";
 import { writeTinyCheckpoint, type TinyCheckpointOptions } from "../fixtures/tiny-checkpoint";
-import { modelTensors } from "../../lib/models/model-rows";
+import { materializedMatrix, modelTensors } from "../../lib/models/model-rows";
 
 export interface TrainFixture {
   model: CausalLM & { dispose(keep?: Iterable<ReadonlyMap<string, unknown>>): void };
@@ -51,6 +51,16 @@ export function disposeModels(base: CausalLM, ...models: Array<CausalLM | undefi
       seen.add(tensor);
       tensor.dispose();
     }
+  }
+}
+
+/** Bytes of `model`'s tensor `name` as the model computes with it: added rows (CausalLM.overlays) in place. */
+export function wholeBytes(model: CausalLM, name: string): Buffer {
+  const whole = materializedMatrix(model, name);
+  try {
+    return Buffer.from(bytesOf(whole)); // a copy: the tensor is freed here
+  } finally {
+    whole.dispose();
   }
 }
 
