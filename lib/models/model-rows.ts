@@ -17,10 +17,13 @@ export function overlayOf(model: CausalLM, name: string): RowOverlay | undefined
   return model.overlays.get(name);
 }
 
-/** The number of embedding rows of `model` (ids a lookup accepts): past the stored tensor when added rows extend it. */
-export function vocabRows(model: CausalLM): number {
-  const embedding = model.weights.get(model.layout.embedding);
-  return embedding === undefined ? 0 : overlaidRows(embedding, overlayOf(model, model.layout.embedding));
+/**
+ * The number of rows of `model`'s matrix `name` (by default the embedding: the ids a lookup accepts),
+ * past the stored tensor when added rows extend it.
+ */
+export function vocabRows(model: CausalLM, name = model.layout.embedding): number {
+  const matrix = model.weights.get(name);
+  return matrix === undefined ? 0 : overlaidRows(matrix, overlayOf(model, name));
 }
 
 /** Rows `ids` of `model`'s matrix `name`, float32 [ids, hidden]. Call inside tf.tidy. */

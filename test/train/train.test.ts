@@ -221,8 +221,8 @@ describe("train()", function () {
     const finished = await run.resume();
     assert.equal(finished.status, "completed");
     assert.deepEqual(finished.history.map((h) => h.loss), expected.history.map((h) => h.loss));
-    for (const [name, tensor] of expected.latest.weights) {
-      assert.ok(wholeBytes(finished.latest, name).equals(bytesOf(tensor)), `${name} differs after resume`);
+    for (const name of expected.latest.weights.keys()) {
+      assert.ok(wholeBytes(finished.latest, name).equals(wholeBytes(expected.latest, name)), `${name} differs after resume`);
     }
     reference.dispose();
     run.dispose();
