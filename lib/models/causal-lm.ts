@@ -77,8 +77,9 @@ export interface CausalLM {
 
   /**
    * Logits [batch, seq, vocabRows] for `inputIds` [batch, seq] under a causal mask (and padding
-   * mask when given, 1 = real token). A pure function of `weights` (and `overlays`: rows replaced
-   * in the embedding / head), so training can differentiate it with respect to any tensors used to
+   * mask when given, 1 = real token). A pure function of `weights` (and `options.overlays`: rows
+   * replaced in the embedding / head, over the model's own `overlays` of the tensors `weights`
+   * shares with the model), so training can differentiate it with respect to any tensors used to
    * build them — with `checkpointBlocks`, only with respect to tf.Variables in the blocks, the
    * overlays and the embedding, at the cost of recomputing each block in the backward pass.
    */
