@@ -22,6 +22,7 @@ import { train } from "../../lib/train/train";
 import type { Run, TrainResult } from "../../lib/train/run";
 import type { TrainOptions } from "../../lib/train/train-options";
 import type { FlowStep } from "./step-names";
+import { modelTensors } from "../../lib/models/model-rows";
 
 /** Every form of InitStrategy (lib/tokens/init-strategies.ts), a user function included. */
 const STRATEGIES: Record<string, InitStrategy> = {
@@ -69,8 +70,8 @@ export interface FlowContext {
 
 /** Frees the tensors of `model` that the base and the extended model do not share. */
 export function disposeVariant(model: CausalLM, keep: readonly CausalLM[]): void {
-  const shared = new Set(keep.flatMap((m) => [...m.weights.values()]));
-  for (const t of model.weights.values()) if (!shared.has(t) && !t.isDisposed) t.dispose();
+  const shared = new Set(keep.flatMap(modelTensors));
+  for (const t of modelTensors(model)) if (!shared.has(t) && !t.isDisposed) t.dispose();
 }
 
 function seconds(start: number): number {

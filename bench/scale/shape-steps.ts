@@ -24,6 +24,7 @@ import type { TrainingData } from "../../lib/data/prepare-data";
 import type { Run, TrainResult } from "../../lib/train/run";
 import { disposeVariant, flowSteps } from "./flow-steps";
 import type { StepName } from "./step-names";
+import { vocabRows } from "../../lib/models/model-rows";
 import { waitForTensor } from "../wait-for-tensor";
 
 export interface ShapeJob {
@@ -96,7 +97,7 @@ async function main(): Promise<void> {
     report("addTokens", { error: `new ids ${result.newIds} differ from the ${job.expectedNewIds} the batch was built with` });
     return;
   }
-  report("addTokens", { seconds: elapsed, new_ids: result.newIds, rows: result.model.weights.get(result.model.layout.embedding)!.shape[0] });
+  report("addTokens", { seconds: elapsed, new_ids: result.newIds, rows: vocabRows(result.model) });
 
   const { inputIds, labels } = job.batch;
   const data: TrainingData = { train: [{ inputIds, labels, attentionMask: inputIds.map(() => 1) }], eval: [], seqLen: inputIds.length };

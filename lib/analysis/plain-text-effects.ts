@@ -4,6 +4,7 @@ import { TokenlabError } from "../errors/tokenlab-error";
 import type { CausalLM } from "../models/causal-lm";
 import { tokenLogProbs } from "../models/token-log-probs";
 import { batchTensors } from "../train/train-step";
+import { vocabRows as rowsOf } from "../models/model-rows";
 
 /** Far below any real logit, yet finite: 0 · (this − x) stays 0 in KL sums, where −∞ would give NaN. */
 const OUTSIDE = -1e30;
@@ -53,8 +54,8 @@ export interface PlainTextEffects {
  * nothing (and addTokens may have reused them for the new tokens).
  */
 export function plainTextEffects(model: CausalLM, base: CausalLM | undefined, rows: readonly PackedSequence[], newIds: readonly number[], batchSize: number): PlainTextEffects {
-  const vocabRows = model.weights.get(model.layout.embedding)!.shape[0];
-  const baseRows = base ? base.weights.get(base.layout.embedding)!.shape[0] : vocabRows;
+  const vocabRows = rowsOf(model);
+  const baseRows = base ? rowsOf(base) : vocabRows;
   if (baseRows > vocabRows) throw new TokenlabError(`evaluate: the base has ${baseRows} vocabulary rows, more than the model's ${vocabRows}; pass the model before adding tokens as base`);
   const isNew = new Set(newIds);
   const inBaseVocab = (id: number) =>

@@ -4,7 +4,7 @@ import { LIVE_FRAME } from "../display/live-frame";
 import { JUPYTER_DISPLAY, type MimeBundle } from "../display/mime-bundle";
 import { Table } from "../display/table";
 import type { CausalLM } from "../models/causal-lm";
-import { gatherRows } from "../models/packed-weights";
+import { matrixRowReader, matrixRows } from "../models/model-rows";
 import { nearestRows, type Neighbour } from "../tokens/nearest-tokens";
 import type { DriftRecorder } from "./drift-recorder";
 import { fitPca } from "./pca";
@@ -49,23 +49,31 @@ export interface DriftOptions {
  * Displays as the three parts one below the other.
  */
 export function plotDrift(run: DriftSource, options: DriftOptions = {}): DriftReport {
-  const { drift, base } = run;
+  const { base } = run;
   const k = options.neighbours ?? 5;
   const series = driftSeries(run);
   const tokenRows = Math.min(base.tokenizer.size, base.config.vocabSize);
+  // Rows as training started (float32, the model's added rows in place), read a chunk at a time.
+  const embedding = matrixRowReader(base, base.layout.embedding);
   const newSet = new Set(run.newIds);
-  const embedding = base.weights.get(base.layout.embedding) as tf.Tensor2D;
+  const { drift } = run;
+
+  // Every checkpoint's rows as queries of one scan over the vocabulary.
+  const perCheckpoint = run.newIds.length * drift.hidden;
+  const queries = tf.tensor2d(
+    Float32Array.from(drift.checkpoints.flatMap((checkpoint) => Array.from(checkpoint.rows.subarray(0, perCheckpoint)))),
+    [drift.checkpoints.length * run.newIds.length, drift.hidden],
+  );
+  // k more than asked: the new tokens' own (initial) rows are candidates too and are dropped.
+  const found = nearestRows(embedding, tokenRows, queries, k + run.newIds.length);
+  queries.dispose();
 
   const nearest: DriftNeighbours[] = [];
   const neighbourRows: Array<Array<string | number>> = [];
   const finalNeighbours = new Map<number, number[]>();
   drift.checkpoints.forEach((checkpoint, index) => {
-    const queries = tf.tensor2d(checkpoint.rows.slice(0, run.newIds.length * drift.hidden), [run.newIds.length, drift.hidden]);
-    // k more than asked: the new tokens' own (initial) rows are candidates too and are dropped.
-    const found = nearestRows(embedding, tokenRows, queries, k + run.newIds.length);
-    queries.dispose();
     run.newIds.forEach((id, i) => {
-      const existing = found[i].filter((n) => !newSet.has(n.id)).slice(0, k);
+      const existing = found[index * run.newIds.length + i].filter((n) => !newSet.has(n.id)).slice(0, k);
       if (index === drift.checkpoints.length - 1) finalNeighbours.set(id, existing.map((n) => n.id));
       nearest.push({ step: checkpoint.step, id, neighbours: existing });
       neighbourRows.push([
@@ -79,7 +87,7 @@ export function plotDrift(run: DriftSource, options: DriftOptions = {}): DriftRe
   return new DriftReport(
     distanceFigure(series),
     new Table({ columns: ["step", "token", `nearest existing tokens (cosine)`], rows: neighbourRows, title: "nearest existing tokens over training" }),
-    projectionFigure(run, embedding, tokenRows, finalNeighbours, options.pcaRows ?? 4000),
+    projectionFigure(run, tokenRows, finalNeighbours, options.pcaRows ?? 4000),
     series,
     nearest,
   );
@@ -151,24 +159,18 @@ function distanceFigure(series: readonly DriftSeries[]): Figure {
   });
 }
 
-function projectionFigure(
-  run: DriftSource,
-  embedding: tf.Tensor2D,
-  tokenRows: number,
-  neighbours: ReadonlyMap<number, number[]>,
-  pcaRows: number,
-): Figure {
+function projectionFigure(run: DriftSource, tokenRows: number, neighbours: ReadonlyMap<number, number[]>, pcaRows: number): Figure {
   const { drift, base } = run;
   const hidden = drift.hidden;
   const newSet = new Set(run.newIds);
   const existing = Array.from({ length: tokenRows }, (_, i) => i).filter((i) => !newSet.has(i));
   const stride = Math.max(1, Math.ceil(existing.length / pcaRows));
   const fitIds = existing.filter((_, i) => i % stride === 0);
-  const fitRows = rowsOf(embedding, fitIds);
+  const fitRows = rowsOf(base, fitIds);
   const pca = fitPca(fitRows, fitIds.length, hidden, 2);
   const background = fitIds.map((_, i) => pca.project(fitRows.subarray(i * hidden, (i + 1) * hidden)));
   const neighbourIds = [...new Set([...neighbours.values()].flat())];
-  const neighbourRows = rowsOf(embedding, neighbourIds);
+  const neighbourRows = rowsOf(base, neighbourIds);
   const neighbourPoints = neighbourIds.map((_, i) => pca.project(neighbourRows.subarray(i * hidden, (i + 1) * hidden)));
   const traces: PlotlyTrace[] = [
     {
@@ -219,13 +221,10 @@ function projectionFigure(
 }
 
 /**
- * Rows `ids` of a [vocabRows, hidden] embedding as float32 (widened when kept 16-bit), copied off the
- * device; only these rows, never the whole matrix (1.2 GB as float32 at 151k × 2048).
+ * Rows `ids` of the model's embedding as training started (float32: widened when kept 16-bit, added
+ * rows in place), copied off the device: only these rows, never the whole matrix (1.2 GB at 151k × 2048).
  */
-function rowsOf(embedding: tf.Tensor2D, ids: readonly number[]): Float32Array {
+function rowsOf(model: CausalLM, ids: readonly number[]): Float32Array {
   if (ids.length === 0) return new Float32Array(0);
-  const rows = tf.tidy(() => gatherRows(embedding, tf.tensor1d(Int32Array.from(ids), "int32")));
-  const values = (rows.dataSync() as Float32Array).slice(); // a copy: some backends return their own buffer
-  rows.dispose();
-  return values;
+  return tf.tidy(() => matrixRows(model, model.layout.embedding, ids).dataSync() as Float32Array).slice(); // a copy: some backends return their own buffer
 }

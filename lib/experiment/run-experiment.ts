@@ -20,6 +20,7 @@ import { ExperimentError } from "./experiment-error";
 import { experimentYaml } from "./experiment-yaml";
 import { RECORD_FILES, writeEvaluation, writeRecords, writeReport } from "./run-outputs";
 import { TerminalProgress, type ProgressStream } from "./terminal-progress";
+import { modelTensors } from "../models/model-rows";
 
 /** Files and folders of a run's output folder besides the records (see RECORD_FILES). */
 const RUN_FILES = { experiment: "experiment.yaml", state: "state", model: "model", export: "export" } as const;
@@ -199,8 +200,8 @@ class Session {
 
 /** Frees the tensors of models derived from `base` that `base` does not share (result and token variants). */
 function disposeModels(base: CausalLM, ...models: Array<CausalLM | undefined>): void {
-  const shared = new Set(base.weights.values());
-  const owned = new Set(models.flatMap((m) => [...(m?.weights.values() ?? [])]).filter((t) => !shared.has(t)));
+  const shared = new Set(modelTensors(base));
+  const owned = new Set(models.flatMap((m) => (m ? modelTensors(m) : [])).filter((t) => !shared.has(t)));
   for (const tensor of owned) tensor.dispose();
 }
 

@@ -1,6 +1,7 @@
 import { formatNumber } from "../display/text-format";
 import type { EngineConfig } from "./llamafactory";
 import type { Recipe, StepFigures } from "./recipe";
+import { vocabRows } from "../models/model-rows";
 
 /** The sources the exported configs were checked against (test/export/fixtures pins the same). */
 const CHECKED_AGAINST = [
@@ -13,7 +14,7 @@ const CHECKED_AGAINST = [
 export function recipeReadme(recipe: Recipe, llamaFactory: EngineConfig, peft: EngineConfig | undefined): string {
   const { plan } = recipe;
   const strategy = typeof plan.options.strategy === "string" ? plan.options.strategy : `layer groups ${plan.options.strategy.join(", ")}`;
-  const rows = plan.base.weights.get(plan.base.layout.embedding)?.shape[0];
+  const rows = vocabRows(plan.base);
   const tied = plan.base.layout.head === null;
   const lines = [
     `# tokenlab export: ${plan.base.config.architecture}, ${recipe.newTokens.length} new token(s), strategy ${strategy}`,

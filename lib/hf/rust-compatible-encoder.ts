@@ -38,18 +38,26 @@ const WORD_CHAR = /[\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}]/u;
 const WHITESPACE = /\p{White_Space}/u;
 
 export class RustCompatibleEncoder {
-  private readonly core: Tokenizer;
   private readonly rawTrie: Trie = { next: new Map() };
   private readonly normalizedTrie: Trie = { next: new Map() };
 
   private readonly contents = new Map<number, string>();
   private readonly idsByContent = new Map<string, number>();
 
-  constructor(tokenizerJson: Readonly<TokenizerJson>, tokenizerConfig: Readonly<TokenizerConfigJson>) {
-    // The same JS components built without added tokens: extraction is done here, the Rust way, and
-    // the model must not know them (JS would put them into the model vocab, which e.g. BPE's
-    // ignore_merges consults; Rust keeps them out of it).
-    this.core = new Tokenizer({ ...tokenizerJson, added_tokens: [] }, tokenizerConfig);
+  /**
+   * The JS components an encoder runs, built without added tokens: extraction is done here, the Rust
+   * way, and the model must not know them (JS would put them into the model vocab, which e.g. BPE's
+   * ignore_merges consults; Rust keeps them out of it). Added tokens never change it, so tokenizers
+   * that differ only in added tokens share one (parsing a 150k vocab and its merges takes ~1 s).
+   */
+  static core(tokenizerJson: Readonly<TokenizerJson>, tokenizerConfig: Readonly<TokenizerConfigJson>): Tokenizer {
+    return new Tokenizer({ ...tokenizerJson, added_tokens: [] }, tokenizerConfig);
+  }
+
+  constructor(
+    tokenizerJson: Readonly<TokenizerJson>,
+    private readonly core: Tokenizer,
+  ) {
     for (const [id, { content, flags }] of parseAddedTokens(tokenizerJson)) {
       this.contents.set(id, content);
       this.idsByContent.set(content, id);

@@ -2,6 +2,7 @@ import type * as tf from "@tensorflow/tfjs-core";
 import { TokenlabError } from "../errors/tokenlab-error";
 import type { HfTokenizer } from "../hf/tokenizer";
 import type { RowOverlays } from "./layers/embedding";
+import { vocabRows } from "./model-rows";
 import type { ModelConfig } from "./model-config";
 
 /**
@@ -25,6 +26,13 @@ export interface ParameterLayout {
   extras: string[];
   blocks: Array<{ attention: string[]; mlp: string[]; norms: string[] }>;
   finalNorm: string[];
+}
+
+export interface ModelChanges {
+  weights?: WeightMap;
+  overlays?: RowOverlays;
+  config?: ModelConfig;
+  tokenizer?: HfTokenizer;
 }
 
 export interface ForwardOptions {
@@ -54,14 +62,24 @@ export interface CausalLM {
   readonly config: ModelConfig;
   readonly tokenizer: HfTokenizer;
   readonly weights: WeightMap;
+  /**
+   * Rows of the embedding / an untied head that the tensor in `weights` does not hold: the rows of
+   * added tokens (and new padding rows), kept apart so that the frozen matrix stays shared with the
+   * model the tokens were added to instead of being copied. Their ids may go past the tensor's rows.
+   * `forward` applies each wherever the weights it gets hold this model's own tensor of that name;
+   * read the matrices through model-rows.ts (vocabRows, matrixRows, matrixRowReader,
+   * materializedWeights), never by the tensor's shape alone. The model owns the rows tensors.
+   */
+  readonly overlays: RowOverlays;
   readonly layout: ParameterLayout;
   /** The checkpoint directory this model was loaded from (absent on variants: their weights differ). */
   readonly source?: string;
 
   /**
    * Logits [batch, seq, vocabRows] for `inputIds` [batch, seq] under a causal mask (and padding
-   * mask when given, 1 = real token). A pure function of `weights` (and `overlays`: rows replaced
-   * in the embedding / head), so training can differentiate it with respect to any tensors used to
+   * mask when given, 1 = real token). A pure function of `weights` (and `options.overlays`: rows
+   * replaced in the embedding / head, over the model's own `overlays` of the tensors `weights`
+   * shares with the model), so training can differentiate it with respect to any tensors used to
    * build them — with `checkpointBlocks`, only with respect to tf.Variables in the blocks, the
    * overlays and the embedding, at the cost of recomputing each block in the backward pass.
    */
@@ -73,8 +91,12 @@ export interface CausalLM {
   /** Sampling / greedy decoding with a KV cache. Returns the generated ids and text. */
   generate(prompt: string | number[], options?: GenerateOptions): Promise<{ ids: number[]; text: string }>;
 
-  /** A new model of the same family with other weights/config/tokenizer (tensors are shared, not copied). */
-  withChanges(changes: { weights?: WeightMap; config?: ModelConfig; tokenizer?: HfTokenizer }): CausalLM;
+  /**
+   * A new model of the same family with other weights/config/tokenizer (tensors are shared, not
+   * copied). `overlays` replace those of the names they have; the other overlays carry over (their
+   * rows cloned: each model owns its own) where the new weights keep the tensor they overlay.
+   */
+  withChanges(changes: ModelChanges): CausalLM;
 }
 
 /**
@@ -82,7 +104,7 @@ export interface CausalLM {
  * "Tensor is disposed" from deep inside `action`.
  */
 export function assertNotDisposed(model: CausalLM, action: string): void {
-  for (const [name, tensor] of model.weights) {
+  for (const [name, tensor] of [...model.weights, ...[...model.overlays].map(([name, overlay]) => [`${name} (added rows)`, overlay.rows] as const)]) {
     if (tensor.isDisposed) {
       throw new TokenlabError(`${action}: the model was disposed (its tensor ${name} is freed); load it again or keep a model that is still in use`, {
         tensor: name,
@@ -93,7 +115,7 @@ export function assertNotDisposed(model: CausalLM, action: string): void {
 
 /** Throws unless every id is a token of `model`: known to its tokenizer and backed by an embedding row. */
 export function assertTokenIds(model: CausalLM, ids: readonly unknown[], what: string): void {
-  const rows = model.weights.get(model.layout.embedding)?.shape[0] ?? 0;
+  const rows = vocabRows(model);
   const tokens = Math.min(model.tokenizer.size, rows);
   const bad = ids.find((id) => !Number.isInteger(id) || (id as number) < 0 || (id as number) >= tokens);
   if (bad !== undefined) {

@@ -2,6 +2,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { HfTokenizer } from "../hf/tokenizer";
 import { notebookHost } from "../runtime/notebook-host";
 import type { GenerateOptions, WeightMap } from "./causal-lm";
+import type { RowOverlays } from "./layers/embedding";
 import type { KvCache, ModelFamily } from "./model-family";
 import type { ModelConfig } from "./model-config";
 import { seededRandom } from "../random/seeded-random";
@@ -12,6 +13,7 @@ export interface GenerationContext {
   family: ModelFamily;
   config: ModelConfig;
   weights: WeightMap;
+  overlays: RowOverlays;
   tokenizer: HfTokenizer;
   /** Token ids that end generation (eos from the tokenizer and generation_config.json). */
   eosIds: ReadonlySet<number>;
@@ -31,7 +33,7 @@ export async function generateIds(
   promptIds: readonly number[],
   options: GenerateOptions = {},
 ): Promise<{ ids: number[]; text: string }> {
-  const { family, config, weights, tokenizer } = context;
+  const { family, config, weights, overlays, tokenizer } = context;
   const contextLength = config.maxPositionEmbeddings;
   if (promptIds.length >= contextLength) {
     throw new TokenlabError(
@@ -52,7 +54,7 @@ export async function generateIds(
   try {
     while (generated.length < maxNewTokens && promptIds.length + generated.length < contextLength && !signal?.aborted) {
       const step = tf.tidy(() => {
-        const { logits, cache: next } = family.run(config, weights, tf.tensor2d([feed], [1, feed.length], "int32"), { cache });
+        const { logits, cache: next } = family.run(config, weights, tf.tensor2d([feed], [1, feed.length], "int32"), { cache, overlays });
         // Rows of the head actually present (config.vocabSize may lag behind added tokens), minus
         // padding rows the tokenizer cannot produce.
         const choosable = Math.min(tokenizer.size, logits.shape[2]);

@@ -1,3 +1,4 @@
+import * as tf from "@tensorflow/tfjs-core";
 import * as path from "node:path";
 import { ensureBackend, type BackendName } from "../backend/init-backend";
 import { baseModelDir } from "../base-model/location";
@@ -11,6 +12,7 @@ import { float32BytesOf, KEEP_BF16_CHOICES, keepsBf16, type KeepBf16 } from "./k
 import { architectureOf, familyFor } from "./registry";
 import { TransformerLM } from "./transformer-lm";
 import { weightsFromCheckpoint, weightsToCheckpoint } from "./weight-conversion";
+import { materializedWeights, vocabRows } from "./model-rows";
 
 const TORCH_DTYPES: Record<FloatDtype, string> = { F32: "float32", F16: "float16", BF16: "bfloat16" };
 
@@ -94,19 +96,25 @@ export function writeModel(model: CausalLM, dir: string, options: SaveOptions = 
   checkTargetDirectory(dir); // also checked by the writer; here it fails before the weights are converted
   checkSaveOptions(options);
   const family = familyFor(model.config.architecture);
-  const rows = model.weights.get(model.layout.embedding)?.shape[0];
-  if (rows === undefined) throw new TokenlabError(`model has no embedding tensor ${model.layout.embedding}`);
+  if (!model.weights.has(model.layout.embedding)) throw new TokenlabError(`model has no embedding tensor ${model.layout.embedding}`);
+  const rows = vocabRows(model);
   const dtype = options.dtype ?? dtypeOfConfig(model.config.raw) ?? "F32";
   const raw = withDtype({ ...model.config.raw, vocab_size: rows, tie_word_embeddings: model.config.tieWordEmbeddings }, dtype);
   const config = { ...model.config, vocabSize: rows, raw };
-  for (const [name, tensor] of model.weights) {
-    if (name === model.layout.head && tensor.shape[0] !== rows) {
-      throw new TokenlabError(`${name} has ${tensor.shape[0]} rows but the embedding has ${rows}`, { tensor: name });
+  // Added rows (CausalLM.overlays) are written into whole matrices here, once, for the checkpoint.
+  const { weights, owned } = materializedWeights(model);
+  try {
+    for (const [name, tensor] of weights) {
+      if (name === model.layout.head && tensor.shape[0] !== rows) {
+        throw new TokenlabError(`${name} has ${tensor.shape[0]} rows but the embedding has ${rows}`, { tensor: name });
+      }
     }
+    const tensors = weightsToCheckpoint(family, config, weights).map((t) => ({ ...t, dtype }));
+    const generationConfig = model instanceof TransformerLM ? model.generationConfig : undefined;
+    writeCheckpoint(dir, { config: raw, tensors, tokenizer: model.tokenizer, generationConfig: generationConfig as Record<string, unknown>, maxShardBytes: options.maxShardBytes });
+  } finally {
+    tf.dispose(owned);
   }
-  const tensors = weightsToCheckpoint(family, config, model.weights).map((t) => ({ ...t, dtype }));
-  const generationConfig = model instanceof TransformerLM ? model.generationConfig : undefined;
-  writeCheckpoint(dir, { config: raw, tensors, tokenizer: model.tokenizer, generationConfig: generationConfig as Record<string, unknown>, maxShardBytes: options.maxShardBytes });
 }
 
 const SAVE_OPTION_KEYS: ReadonlyArray<keyof SaveOptions> = ["dtype", "maxShardBytes"];

@@ -3,6 +3,8 @@ import { backend } from "../backend/init-backend";
 import { Table } from "../display/table";
 import type { CausalLM } from "./causal-lm";
 import { isPacked } from "./packed-weights";
+import { overlaidRows } from "./layers/embedding";
+import { vocabRows } from "./model-rows";
 
 /**
  * A model at a glance — what a notebook shows for a cell ending with a model, instead of
@@ -13,8 +15,10 @@ import { isPacked } from "./packed-weights";
 export function modelSummary(model: CausalLM, title = "model"): Table {
   const { config, tokenizer, weights, layout } = model;
   const tensors = new Set(weights.values());
-  const parameters = [...tensors].reduce((sum, t) => sum + (isPacked(t) ? 2 * t.size : t.size), 0);
-  const rows = weights.get(layout.embedding)?.shape[0] ?? config.vocabSize;
+  const storedRows = (name: string) => weights.get(name)?.shape[0] ?? 0;
+  const addedRows = [...model.overlays.keys()].reduce((sum, name) => sum + overlaidRows(weights.get(name)!, model.overlays.get(name)) - storedRows(name), 0);
+  const parameters = [...tensors].reduce((sum, t) => sum + (isPacked(t) ? 2 * t.size : t.size), 0) + addedRows * config.hiddenSize;
+  const rows = weights.has(layout.embedding) ? vocabRows(model) : config.vocabSize;
   const hidden = config.hiddenSize;
   const heads = config.numKeyValueHeads === config.numHeads ? `${config.numHeads} heads` : `${config.numHeads} heads (${config.numKeyValueHeads} key/value)`;
   const head = layout.head === null ? "tied to the input embedding" : `separate (${layout.head})`;

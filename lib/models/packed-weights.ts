@@ -46,20 +46,6 @@ export function packRows(rows: tf.Tensor2D): tf.Tensor2D {
   return packedBf16Tensor(float32ToBf16(rows.dataSync() as Float32Array), k, hidden);
 }
 
-/**
- * A copy of packed matrix `packed` [vocabRows, hidden / 2] with rows `ids` replaced by float32 `rows`
- * [k, hidden] rounded to bf16 — how trained rows return into a matrix kept 16-bit (a float32 copy of
- * a 1.2B model's embedding alone is 1 GB of the 4 GB heap). Every other row keeps its bits.
- */
-export function packedWithRows(packed: tf.Tensor, ids: readonly number[], rows: tf.Tensor): tf.Tensor2D {
-  const [vocabRows, half] = packed.shape as [number, number];
-  const bits = packedBits(packed);
-  const rowBits = float32ToBf16(rows.dataSync() as Float32Array);
-  const hidden = half * 2;
-  ids.forEach((id, j) => bits.set(rowBits.subarray(j * hidden, (j + 1) * hidden), id * hidden));
-  return packedBf16Tensor(bits, vocabRows, hidden);
-}
-
 /** The bf16 bit patterns of a packed tensor, row-major as in its checkpoint (a copy off the device). */
 export function packedBits(tensor: tf.Tensor): Uint16Array {
   const words = (tensor.dataSync() as Int32Array).slice(); // slice: a memcpy, so writes never reach the tensor

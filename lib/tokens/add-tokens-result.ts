@@ -3,7 +3,7 @@ import { escapeHtml } from "../display/html-escape";
 import { JUPYTER_DISPLAY, type MimeBundle } from "../display/mime-bundle";
 import { Table } from "../display/table";
 import type { CausalLM } from "../models/causal-lm";
-import { gatherRows } from "../models/packed-weights";
+import { matrixRowReader, matrixRows, vocabRows } from "../models/model-rows";
 import type { AddTokensOptions } from "./add-tokens";
 import { strategyLabel, type InitStrategy } from "./init-strategies";
 import { nearestRows } from "./nearest-tokens";
@@ -48,11 +48,11 @@ export class AddTokensResult {
   /** The `k` existing base tokens whose input rows are closest (cosine) to each added token's row. */
   nearest(k = 5): NearestToken[][] {
     if (this.tokens.length === 0) return [];
-    const embedding = this.model.weights.get(this.model.layout.embedding) as tf.Tensor2D;
+    const embedding = this.model.layout.embedding;
     const ids = this.tokens.map((t) => t.id);
-    const queries = tf.tidy(() => gatherRows(embedding, tf.tensor1d(ids, "int32"))) as tf.Tensor2D;
+    const queries = tf.tidy(() => matrixRows(this.model, embedding, ids));
     try {
-      const neighbours = nearestRows(embedding, this.base.tokenizer.size, queries, k + 1);
+      const neighbours = nearestRows(matrixRowReader(this.model, embedding), this.base.tokenizer.size, queries, k + 1);
       return neighbours.map((row, i) =>
         row
           .filter((n) => n.id !== ids[i])
@@ -101,5 +101,5 @@ function readableToken(model: CausalLM, id: number): string {
 }
 
 function rowsOf(model: CausalLM): number {
-  return model.weights.get(model.layout.embedding)?.shape[0] ?? 0;
+  return vocabRows(model);
 }

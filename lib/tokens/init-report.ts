@@ -2,6 +2,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { JUPYTER_DISPLAY, type MimeBundle } from "../display/mime-bundle";
 import { Table } from "../display/table";
 import type { CausalLM } from "../models/causal-lm";
+import { matrixRowReader } from "../models/model-rows";
 import { tokenLogProbs } from "../models/token-log-probs";
 import { AddTokensError } from "./add-tokens-error";
 import { AddTokensResult } from "./add-tokens-result";
@@ -76,11 +77,10 @@ function reportRow(variant: string, base: CausalLM, extended: CausalLM, sequence
     appendAll(kl, klValues);
     appendAll(mass, massValues);
   }
-  const embedding = extended.weights.get(extended.layout.embedding) as tf.Tensor2D;
-  const head = extended.layout.head ? (extended.weights.get(extended.layout.head) as tf.Tensor2D) : null;
-  const inputChecks = untrainedRows(embedding, tokenRows);
+  const checks = (name: string) => untrainedRows(matrixRowReader(extended, name), tokenRows, extended.config.hiddenSize);
+  const inputChecks = checks(extended.layout.embedding);
   const zeroRows = new Set(inputChecks.zero);
-  if (head) untrainedRows(head, tokenRows).zero.forEach((id) => zeroRows.add(id));
+  if (extended.layout.head) checks(extended.layout.head).zero.forEach((id) => zeroRows.add(id));
   const newSet = new Set(newIds);
   const duplicatedNewRows = inputChecks.duplicated
     .map((ids) => ids.filter((id) => newSet.has(id)))

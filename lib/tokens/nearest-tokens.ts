@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core";
-import { rowSlice } from "../models/packed-weights";
+import { forEachRowChunk, type RowReader } from "../models/model-rows";
 
 export interface Neighbour {
   id: number;
@@ -7,36 +7,26 @@ export interface Neighbour {
 }
 
 /**
- * Candidate rows compared at a time: a whole 151k-row embedding widened and normalized at once would
- * be two more vocabulary-sized float32 copies (1.2 GB at hidden 1024) on a heap that already holds the model.
+ * For each query row, the `k` rows among ids [0, candidateRows) of the matrix `read` reads (e.g.
+ * model-rows.ts matrixRowReader) with the highest cosine similarity, best first. `queries`
+ * [n, hidden] is borrowed. The candidates are scanned a chunk of rows at a time, so all queries
+ * should come in one call.
  */
-export const ROW_CHUNK = 16_384;
-
-/**
- * For each query row, the `k` rows of `matrix` among ids [0, candidateRows) with the highest cosine
- * similarity, best first. `queries` [n, hidden]; tensors are borrowed, nothing is kept.
- */
-export function nearestRows(matrix: tf.Tensor2D, candidateRows: number, queries: tf.Tensor2D, k = 5): Neighbour[][] {
+export function nearestRows(read: RowReader, candidateRows: number, queries: tf.Tensor2D, k = 5): Neighbour[][] {
   const n = queries.shape[0];
-  if (n === 0 || candidateRows === 0) return Array.from({ length: n }, () => []);
   const best: Neighbour[][] = Array.from({ length: n }, () => []);
+  if (n === 0 || candidateRows === 0) return best;
   const unitQueries = tf.tidy(() => unit(queries));
   try {
-    for (let start = 0; start < candidateRows; start += ROW_CHUNK) {
-      const size = Math.min(ROW_CHUNK, candidateRows - start);
-      const { values, indices } = tf.tidy(() => {
-        const candidates = unit(rowSlice(matrix, start, size)); // widened when packed (loadModel keepBf16)
-        return tf.topk(tf.matMul(unitQueries, candidates, false, true), Math.min(k, size)); // [n, k] of this chunk
-      });
+    forEachRowChunk(read, candidateRows, (rows, start) => {
+      const { values, indices } = tf.topk(tf.matMul(unitQueries, unit(rows), false, true), Math.min(k, rows.shape[0])); // this chunk's best
       const sims = values.arraySync() as number[][];
-      const ids = indices.arraySync() as number[][];
-      tf.dispose([values, indices]);
-      ids.forEach((row, i) => {
-        const merged = [...best[i], ...row.map((id, j) => ({ id: start + id, similarity: sims[i][j] }))];
-        // Stable sort: among equal similarities the lower id stays first, as one topk over all rows would keep it.
+      (indices.arraySync() as number[][]).forEach((ids, i) => {
+        const merged = [...best[i], ...ids.map((id, j) => ({ id: start + id, similarity: sims[i][j] }))];
+        // A stable sort: among equal similarities the lower id stays first, as one topk over all rows keeps it.
         best[i] = merged.sort((a, b) => b.similarity - a.similarity).slice(0, k);
       });
-    }
+    });
   } finally {
     unitQueries.dispose();
   }

@@ -1,4 +1,4 @@
-import { HfTokenizer, type TokenizerConfigJson, type TokenizerJson } from "../hf/tokenizer";
+import type { HfTokenizer } from "../hf/tokenizer";
 import { AddTokensError } from "./add-tokens-error";
 import type { AddedTokenFlags, ResolvedTokenSpec } from "./token-spec";
 
@@ -104,7 +104,5 @@ export function withAddedTokens(
     };
   }
   const sortedDecoder = Object.fromEntries(Object.entries(decoder).sort(([a], [b]) => Number(a) - Number(b)));
-  const tokenizerJson: TokenizerJson = { ...base.tokenizerJson, added_tokens: addedTokens };
-  const tokenizerConfig: TokenizerConfigJson = { ...base.tokenizerConfig, added_tokens_decoder: sortedDecoder };
-  return HfTokenizer.fromJson(tokenizerJson, tokenizerConfig);
+  return base.withAddedTokens(addedTokens, sortedDecoder);
 }

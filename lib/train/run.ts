@@ -494,11 +494,11 @@ export class Run implements PromiseLike<TrainResult>, Displayable {
 
   private buildResult(): TrainResult {
     const latestSnapshot = this.params.snapshot();
-    const latest = this.base.withChanges({ weights: this.params.toWeights(latestSnapshot) });
+    const latest = this.base.withChanges(this.params.toWeights(latestSnapshot));
     disposeSnapshot(latestSnapshot);
     let best: TrainResult["best"];
     if (this.best) {
-      const model = this.best.record.step === this.completed ? latest : this.base.withChanges({ weights: this.params.toWeights(this.best.snapshot) });
+      const model = this.best.record.step === this.completed ? latest : this.base.withChanges(this.params.toWeights(this.best.snapshot));
       best = { step: this.best.record.step, evalLoss: this.best.record.loss, model };
     }
     const model = this.setup.options.restoreBest && best ? best.model : latest;

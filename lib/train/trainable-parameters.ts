@@ -1,7 +1,8 @@
 import * as tf from "@tensorflow/tfjs-core";
-import type { CausalLM, WeightMap } from "../models/causal-lm";
-import { embed, type RowOverlay } from "../models/layers/embedding";
-import { gatherRows, isPacked, packedWithRows, unpackedWeight } from "../models/packed-weights";
+import type { CausalLM, ModelChanges, WeightMap } from "../models/causal-lm";
+import { embed, mergeOverlays, overlaidRows, type RowOverlay } from "../models/layers/embedding";
+import { materializedMatrix, matrixRows, storableRows } from "../models/model-rows";
+import { unpackedWeight } from "../models/packed-weights";
 import type { LayerGroup } from "./layer-groups";
 import { TrainingError } from "./training-error";
 
@@ -70,7 +71,7 @@ export class TrainableParameters {
           if (existing && !existing.rows) continue;
           // A weight kept 16-bit (loadModel keepBf16) trains as float32.
           const base = this.baseTensor(name);
-          const start = existing ? tf.tidy(() => this.composeOne(existing, existing.value)) : unpackedWeight(this.base.layout, name, base);
+          const start = existing ? tf.tidy(() => this.composeOne(existing, existing.value)) : this.floatBase(name);
           const value = tf.variable(start, true, this.prefix + name);
           if (start !== base) start.dispose();
           if (existing) this.remove(existing);
@@ -79,8 +80,7 @@ export class TrainableParameters {
           added.push(param);
         }
       } else if (!this.params.some((p) => p.tensor === group.tensor)) {
-        const base = this.baseTensor(group.tensor);
-        const vocabRows = base.shape[0];
+        const vocabRows = overlaidRows(this.baseTensor(group.tensor), this.base.overlays.get(group.tensor));
         const ids = [...new Set(group.ids)].sort((a, b) => a - b);
         const bad = ids.filter((id) => !(Number.isInteger(id) && id >= 0 && id < vocabRows));
         if (bad.length > 0) throw new TrainingError(`new token ids outside the ${vocabRows} rows of ${group.tensor}`, { ids: bad });
@@ -89,7 +89,7 @@ export class TrainableParameters {
           group: group.name,
           tensor: group.tensor,
           rows: { ids, runs: consecutiveRuns(ids) },
-          value: tf.tidy(() => tf.variable(gatherRows(base, tf.tensor1d(ids, "int32")), true, `${this.prefix}${group.tensor}[new rows]`)),
+          value: tf.tidy(() => tf.variable(matrixRows(this.base, group.tensor, ids), true, `${this.prefix}${group.tensor}[new rows]`)),
           decay: false,
         };
         this.params.push(param);
@@ -101,7 +101,8 @@ export class TrainableParameters {
 
   /**
    * What `forward` takes: the base weights with whole trainable tensors in place, and the row
-   * deltas as overlays on their frozen base matrix (never composed into a vocab-sized copy).
+   * deltas as overlays on their frozen base matrix (never composed into a vocab-sized copy; the
+   * base model's own overlays of that matrix stay under them, see CausalLM.forward).
    */
   compose(): { weights: WeightMap; overlays: Map<string, RowOverlay> } {
     const weights = new Map(this.base.weights);
@@ -122,8 +123,8 @@ export class TrainableParameters {
     const param = this.params.find((p) => p.tensor === name);
     const positions = tf.tensor1d(Int32Array.from(ids), "int32");
     if (param && !param.rows) return tf.gather(param.value, positions);
-    // The forward pass's own lookup: base rows, with the delta's rows over the new ids.
-    return embed(this.baseTensor(name), positions, param?.rows && { ids: param.rows.ids, rows: param.value as tf.Tensor2D });
+    // The forward pass's own lookup: base rows (with the base model's overlay), the delta's rows over the new ids.
+    return embed(this.baseTensor(name), positions, this.overlayOver(name, param?.rows && { ids: param.rows.ids, rows: param.value as tf.Tensor2D }));
   }
 
   /** Clones of the current values (cheap: a clone shares memory until the variable is reassigned). */
@@ -132,30 +133,29 @@ export class TrainableParameters {
   }
 
   /**
-   * The weights of a trained model: the base tensors where nothing trained (shared, not copied),
-   * new tensors where something did. Row deltas are written into a copy of the base rows on the
-   * CPU, so every untouched row stays bit-identical (into a packed copy, rounded to bf16, when the
-   * base keeps the matrix 16-bit). The caller owns the new tensors.
+   * The changes that make the base model a trained one (`base.withChanges(...)`): new tensors where
+   * a weight trained whole; where rows trained, an overlay of the frozen base matrix (shared, not
+   * copied: every untouched row stays bit-identical) holding the trained rows over the base model's
+   * own overlay — rounded to bf16 when the base keeps the matrix 16-bit, as a save would round them.
+   * The caller owns the new tensors.
    */
-  toWeights(snapshot: Snapshot): WeightMap {
+  toWeights(snapshot: Snapshot): Required<Pick<ModelChanges, "weights" | "overlays">> {
     const weights = new Map(this.base.weights);
+    const overlays = new Map<string, RowOverlay>();
     for (const { tensor, rowIds, value } of snapshot) {
       if (!rowIds) {
         weights.set(tensor, value.clone());
         continue;
       }
-      const base = this.baseTensor(tensor);
-      if (isPacked(base)) {
-        weights.set(tensor, packedWithRows(base, rowIds, value));
-        continue;
-      }
-      const data = Float32Array.from(base.dataSync() as Float32Array);
-      const rows = value.dataSync() as Float32Array;
-      const hidden = base.shape[1] as number;
-      rowIds.forEach((id, j) => data.set(rows.subarray(j * hidden, (j + 1) * hidden), id * hidden));
-      weights.set(tensor, tf.tensor(data, base.shape, "float32"));
+      let ids: readonly number[] = rowIds;
+      const rows = tf.tidy(() => {
+        const overlay = this.overlayOver(tensor, { ids: rowIds, rows: storableRows(this.baseTensor(tensor), value as tf.Tensor2D) })!;
+        ids = overlay.ids;
+        return overlay.rows;
+      });
+      overlays.set(tensor, { ids, rows });
     }
-    return weights;
+    return { weights, overlays };
   }
 
   dispose(): void {
@@ -186,9 +186,22 @@ export class TrainableParameters {
     this.params.splice(this.params.indexOf(param), 1);
   }
 
-  /** The base tensor in float32 (a new tensor, owned by the caller, when the base keeps it packed). */
+  /**
+   * The base model's matrix `name` whole, in float32: a new tensor, owned by the caller, when the base
+   * keeps it packed or has added rows over it (CausalLM.overlays) — then built once, here.
+   */
   private floatBase(name: string): tf.Tensor {
-    return unpackedWeight(this.base.layout, name, this.baseTensor(name));
+    if (!this.base.overlays.has(name)) return unpackedWeight(this.base.layout, name, this.baseTensor(name));
+    const stored = materializedMatrix(this.base, name);
+    const whole = unpackedWeight(this.base.layout, name, stored);
+    if (whole !== stored) stored.dispose();
+    return whole;
+  }
+
+  /** `delta` over the base model's own overlay of `name` (either may be absent). Call inside tf.tidy. */
+  private overlayOver(name: string, delta: RowOverlay | undefined): RowOverlay | undefined {
+    const own = this.base.overlays.get(name);
+    return own && delta ? mergeOverlays(own, delta) : delta ?? own;
   }
 
   private baseTensor(name: string): tf.Tensor {

@@ -8,6 +8,7 @@ import { addTokens } from "../../lib/tokens/add-tokens";
 import { buildTinyTokenizer } from "../fixtures/tiny-tokenizer";
 import { train } from "../../lib/train/train";
 import { bytesOf, disposeModels, trainFixture, type TrainFixture } from "../train/train-fixture";
+import { vocabRows } from "../../lib/models/model-rows";
 
 /** float64 log-softmax of every position of `model` on `rows` (independent of lib/train). */
 function logProbabilities(model: CausalLM, rows: PackedSequence[]): number[][] {
@@ -299,7 +300,8 @@ describe("evaluate()", function () {
     try {
       const baseRows = base.weights.get(base.layout.head!)!.shape[0];
       const text = "the quick brown fox jumps over the lazy dog";
-      assert.equal(extendedModel.weights.get(extendedModel.layout.head!)!.shape[0], baseRows + 3);
+      assert.equal(extendedModel.weights.get(extendedModel.layout.head!), base.weights.get(base.layout.head!), "the head is shared");
+      assert.equal(vocabRows(extendedModel, extendedModel.layout.head!), baseRows + 3);
       const metrics = evaluate(extended, unpadded.data, { plainText: [text], base, seqLen: 64 }).metrics;
       const kl = metrics.klToBase;
       const ids = [...base.tokenizer.encode(text), base.tokenizer.eosTokenId!];

@@ -20,6 +20,7 @@ import { train } from "../../lib/train/train";
 import type { Run } from "../../lib/train/run";
 import { relativeError, runReference } from "../reference/run-reference";
 import { tinyModel } from "../tokens/tiny-model";
+import { vocabRows } from "../../lib/models/model-rows";
 
 const SPECS = [
   { content: "<think>", special: true, rstrip: true },
@@ -91,7 +92,7 @@ describe("exportRecipe", function () {
       loaded.dispose();
     }
     assert.notDeepEqual(trainedRef.logits, initialRef.logits, "the trained export holds the trained rows");
-    const rows = added.model.weights.get(added.model.layout.embedding)!.shape[0];
+    const rows = vocabRows(added.model);
     const config = readJson(out("trained/model/config.json"));
     assert.equal(config.vocab_size, rows);
     assert.equal(config.tie_word_embeddings, false);

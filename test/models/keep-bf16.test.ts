@@ -16,6 +16,7 @@ import { train } from "../../lib/train/train";
 import type { TrainOptions } from "../../lib/train/train-options";
 import { writeTinyCheckpoint } from "../fixtures/tiny-checkpoint";
 import { disposeModels } from "../train/train-fixture";
+import { materializedMatrix } from "../../lib/models/model-rows";
 
 /**
  * loadModel(dir, {keepBf16: true}) beyond the forward pass (golden-outputs.test.ts checks that against
@@ -137,9 +138,11 @@ describe("BF16 weights kept 16-bit (loadModel keepBf16)", function () {
         const run = train({ model, newIds }, data, { ...options, steps: 3, batchSize: 4, lr: 0.01, display: false });
         const result = await run;
         assert.equal(result.status, "completed");
-        // Trained rows go back into a packed copy: the other rows keep their bits, the new ones are rounded to bf16.
+        // Trained rows are added rows over the shared matrix; built whole (as saved) it is a packed copy
+        // whose other rows keep their bits, the new ones rounded to bf16.
+        assert.equal(result.model.weights.get(model.layout.embedding), model.weights.get(model.layout.embedding), "the frozen matrix is shared");
         const before = model.weights.get(model.layout.embedding)!;
-        const after = result.model.weights.get(model.layout.embedding)!;
+        const after = materializedMatrix(result.model, model.layout.embedding);
         assert.equal(isPacked(after), keepBf16);
         const others = tf.tensor1d(Array.from({ length: before.shape[0] }, (_, id) => id).filter((id) => !newIds.includes(id)), "int32");
         const [kept, original] = tf.tidy(() => [tf.gather(after, others).dataSync(), tf.gather(before, others).dataSync()]);
@@ -147,7 +150,7 @@ describe("BF16 weights kept 16-bit (loadModel keepBf16)", function () {
         const rows = tf.tidy(() => gatherRows(after, tf.tensor1d(newIds, "int32")).arraySync() as number[][]);
         trainedRows.push(rows);
         if (keepBf16) rows.flat().forEach((v) => assert.equal(v, bf16ToFloat32(float32ToBf16(new Float32Array([v])))[0]));
-        others.dispose();
+        tf.dispose([others, after]);
         run.dispose();
         disposeModels(model as CausalLM, result.latest, result.best?.model);
         assert.equal(tf.memory().numTensors, tensorsBefore, "the run freed what it made");

@@ -8,6 +8,7 @@ import { train } from "../../lib/train/train";
 import { numpy } from "../tokens/numpy";
 import { tinyModel } from "../tokens/tiny-model";
 import { disposeModels, trainFixture } from "../train/train-fixture";
+import { vocabRows } from "../../lib/models/model-rows";
 
 /** Parameter count from the safetensors header, read by Python alone. */
 function parametersOnDisk(dir: string): number {
@@ -43,7 +44,7 @@ describe("model displays: a summary, not a dump of tensors", function () {
         assert.match(bundle["text/html"] as string, /^<table class="tokenlab-table"><caption>TransformerLM<\/caption>/);
         assert.ok((bundle["text/html"] as string).length < 2000);
         const added = addTokens(model, [{ content: "<brand-new>" }]);
-        const addedRows = added.model.weights.get(added.model.layout.embedding)!.shape[0];
+        const addedRows = vocabRows(added.model);
         assert.ok(inspect(added.model).includes(`${addedRows} embedding rows, tokenizer ${checkpoint.tokenizerSize + 1} ids`), inspect(added.model));
         disposeModels(model, added.model);
       } finally {

@@ -42,17 +42,20 @@ describe("row overlays (new rows trained without composing the vocab matrix)", f
       const dir = path.join(root, `${architecture}-${tied}`);
       const { tokenizerSize } = writeTinyCheckpoint(dir, { architecture, tied, seed: 7 });
       const model = await loadModel(dir);
-      // Ids in token rows, a padding row and not consecutive: every case of the column scatter.
-      const ids = [3, 4, 40, tokenizerSize + 1];
+      // Ids in token rows, a padding row, not consecutive, and two past the stored matrix (tokens
+      // added to a model that shares its matrices): every case of the lookup and the column scatter.
+      const stored = model.weights.get(model.layout.embedding)!.shape[0];
+      const ids = [3, 4, 40, tokenizerSize + 1, stored, stored + 1];
       const names = [model.layout.embedding, ...(model.layout.head ? [model.layout.head] : [])];
       const rows = names.map((_, i) => tf.variable(tf.randomNormal([ids.length, model.config.hiddenSize], 0, 0.3, "float32", 20 + i)));
-      const input = tf.tensor2d([[1, 3, 4, 9, 40, tokenizerSize + 1, 2, 3]], undefined, "int32");
-      const labels = tf.tensor2d([[3, 4, 9, 40, tokenizerSize + 1, 2, 3, 4]], undefined, "int32");
-      // Reference: the full matrix base·keep + P·rows with P the [V, k] one-hot placement of the ids.
-      const vocab = model.weights.get(model.layout.embedding)!.shape[0];
+      const input = tf.tensor2d([[1, 3, 4, 9, 40, tokenizerSize + 1, stored + 1, 2, stored, 3]], undefined, "int32");
+      const labels = tf.tensor2d([[3, 4, 9, 40, tokenizerSize + 1, stored + 1, 2, stored, 3, 4]], undefined, "int32");
+      // Reference: the full matrix base·keep + P·rows with P the [V, k] one-hot placement of the ids
+      // (the base padded with zero rows up to V).
+      const vocab = stored + 2;
       const keep = tf.tensor2d(Array.from({ length: vocab }, (_, v) => [ids.includes(v) ? 0 : 1]), [vocab, 1]);
       const placement = tf.oneHot(tf.tensor1d(ids, "int32"), vocab).transpose().toFloat(); // [V, k]
-      const compose = (name: string, i: number) => tf.add(tf.mul(model.weights.get(name)!, keep), tf.matMul(placement, rows[i]));
+      const compose = (name: string, i: number) => tf.add(tf.mul(tf.pad(model.weights.get(name)!, [[0, 2], [0, 0]]), keep), tf.matMul(placement, rows[i]));
 
       const withOverlay = tf.variableGrads(() => {
         const overlays = new Map(names.map((name, i) => [name, { ids, rows: rows[i] as tf.Tensor as tf.Tensor2D }]));

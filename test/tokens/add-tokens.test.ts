@@ -5,11 +5,22 @@ import * as tf from "@tensorflow/tfjs-core";
 import { JUPYTER_DISPLAY } from "../../lib/display/mime-bundle";
 import { AddTokensError } from "../../lib/tokens/add-tokens-error";
 import { addTokens } from "../../lib/tokens/add-tokens";
+import type { CausalLM } from "../../lib/models/causal-lm";
+import { materializedMatrix, vocabRows } from "../../lib/models/model-rows";
 import { numpy } from "./numpy";
 import { readTensorWithNumpy, tinyModel } from "./tiny-model";
 
 type Rows = number[][];
 const rowsOf = (t: tf.Tensor | undefined): Rows => (t!.arraySync() as Rows);
+/** The rows of `model`'s matrix `name` as it computes with them (added rows in place), built whole for the test. */
+const wholeRows = (model: CausalLM, name: string): Rows => {
+  const whole = materializedMatrix(model, name);
+  try {
+    return rowsOf(whole);
+  } finally {
+    whole.dispose();
+  }
+};
 const assertRowsClose = (actual: number[], expected: number[], label: string, tolerance = 1e-6) =>
   actual.forEach((v, i) => assert.ok(Math.abs(v - expected[i]) <= tolerance, `${label}[${i}]: ${v} vs ${expected[i]}`));
 
@@ -22,13 +33,18 @@ describe("addTokens", function () {
       const T = checkpoint.tokenizerSize;
       const oldRows = T + 5;
       const tensorsBefore = tf.memory().numTensors;
+      const bytesBefore = tf.memory().numBytes;
       const result = addTokens(
         model,
         ["<think>", { content: "</think>", special: true }, { content: "<sep>", init: { from: "-" } }],
         { padToMultipleOf: 16, seed: 1 },
       );
       const extended = result.model;
-      assert.equal(tf.memory().numTensors, tensorsBefore + 2, "exactly the two grown matrices are new tensors");
+      // Shared, not copied: the new tensors are the two matrices' added rows, O(k·hidden) bytes.
+      assert.equal(tf.memory().numTensors, tensorsBefore + 2, "exactly the added rows of the two matrices are new tensors");
+      const hidden = model.config.hiddenSize;
+      const addedRows = 3 + (Math.ceil(oldRows / 16) * 16 - oldRows);
+      assert.equal(tf.memory().numBytes - bytesBefore, 2 * addedRows * hidden * 4, "no vocab-sized tensor was allocated");
       assert.deepEqual(result.newIds, [T, T + 1, T + 2]);
       assert.deepEqual(["<think>", "</think>", "<sep>"].map((t) => extended.tokenizer.tokenToId(t)), [T, T + 1, T + 2]);
       const rows = Math.ceil(oldRows / 16) * 16;
@@ -54,7 +70,7 @@ describe("addTokens", function () {
         ["model.embed_tokens.weight", baseEmbedding, reference.e_mean, reference.e_sep],
         ["lm_head.weight", baseHead, reference.h_mean, reference.h_sep],
       ] as const) {
-        const grown = rowsOf(extended.weights.get(name));
+        const grown = wholeRows(extended, name);
         assert.equal(grown.length, rows, name);
         assert.deepEqual(grown.slice(0, T), baseRows.slice(0, T), `${name}: token rows unchanged`);
         assertRowsClose(grown[T], mean, `${name} <think> = mean`);
@@ -63,9 +79,7 @@ describe("addTokens", function () {
         assert.deepEqual(grown.slice(T + 3, oldRows), baseRows.slice(T + 3, oldRows), `${name}: remaining old padding rows kept`);
         for (let r = oldRows; r < rows; r++) assertRowsClose(grown[r], mean, `${name} new padding row ${r} = mean`);
       }
-      for (const [name, tensor] of model.weights) {
-        if (name !== "model.embed_tokens.weight" && name !== "lm_head.weight") assert.equal(extended.weights.get(name), tensor, `${name} shared`);
-      }
+      for (const [name, tensor] of model.weights) assert.equal(extended.weights.get(name), tensor, `${name} shared`);
       // The base is untouched.
       assert.equal(model.tokenizer.size, T);
       assert.equal(model.config.raw.vocab_size, oldRows);
@@ -88,7 +102,7 @@ describe("addTokens", function () {
       for (const init of ["random", "noisy-mean", "mvn-mean", { describe: "the dog", noise: true }] as const) {
         const [a, b, c] = [7, 7, 8].map((seed) => addTokens(model, ["<a>", "<b>"], { init, seed }));
         const rowsOfNew = (r: typeof a) =>
-          [r.model.layout.embedding, r.model.layout.head!].map((n) => (rowsOf(r.model.weights.get(n)) as Rows).slice(r.newIds[0], r.newIds[0] + 2));
+          [r.model.layout.embedding, r.model.layout.head!].map((n) => wholeRows(r.model, n).slice(r.newIds[0], r.newIds[0] + 2));
         assert.deepEqual(rowsOfNew(a), rowsOfNew(b), JSON.stringify(init));
         assert.notDeepEqual(rowsOfNew(a), rowsOfNew(c), JSON.stringify(init));
         const [inputRows, outputRows] = rowsOfNew(a);
@@ -109,7 +123,7 @@ describe("addTokens", function () {
         const { model: extended } = addTokens(model, Array.from({ length: 8 }, (_, i) => `<x${i}>`));
         assert.equal(extended.layout.head, null);
         assert.ok(![...extended.weights.keys()].some((n) => n.startsWith("lm_head")), architecture);
-        const rows = extended.weights.get(extended.layout.embedding)!.shape[0];
+        const rows = vocabRows(extended);
         assert.equal(rows, checkpoint.tokenizerSize + 8, `${architecture}: grows past the 5 old padding rows`);
         const logits = extended.logits([[checkpoint.tokenizerSize + 7]]);
         assert.equal(logits.shape[2], rows);
@@ -204,7 +218,7 @@ describe("addTokens", function () {
       assert.match(plain, /<d>\s+\d+\s+normalized\s+describe "the dog"/);
       assert.match(bundle["text/html"] as string, /<td>&lt;sep&gt;<\/td>/);
       // Nearest neighbours against a plain-JS cosine computation over the base token rows.
-      const embedding = rowsOf(result.model.weights.get(result.model.layout.embedding));
+      const embedding = wholeRows(result.model, result.model.layout.embedding);
       const T = checkpoint.tokenizerSize;
       const cosine = (a: number[], b: number[]) => {
         let dot = 0, na = 0, nb = 0;

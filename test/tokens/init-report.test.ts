@@ -8,6 +8,7 @@ import { HfTokenizer } from "../../lib/hf/tokenizer";
 import { byteAlphabet, byteLevelBpeTokenizerJson, specialAddedToken } from "../../lib/hf/tokenizer-json-parts";
 import { buildTinyTokenizer } from "../fixtures/tiny-tokenizer";
 import { tinyModel } from "./tiny-model";
+import { matrixRows } from "../../lib/models/model-rows";
 
 const TEXTS = [
   "The quick brown fox jumps over the lazy dog.",
@@ -62,8 +63,8 @@ describe("initReport (Hewitt's diagnostics)", function () {
       // One new token whose row is an exact copy of an existing token's row, as {from} intends.
       const copied = addTokens(base, NEW_TOKENS[0], { init: { from: "a" } });
       const [aId] = base.tokenizer.encode("a");
-      const rowOf = (model: typeof base, id: number) => Array.from(tf.tidy(() => model.weights.get(model.layout.embedding)!.slice([id, 0], [1, -1]).dataSync()));
-      assert.deepEqual(rowOf(copied.model as typeof base, copied.newIds[0]), rowOf(base, aId));
+      const rowOf = (model: CausalLM, id: number) => Array.from(tf.tidy(() => matrixRows(model, model.layout.embedding, [id]).dataSync()));
+      assert.deepEqual(rowOf(copied.model, copied.newIds[0]), rowOf(base, aId));
       variants['from "a"'] = copied;
       const tensors = tf.memory().numTensors;
       const report = initReport(base, variants, TEXTS);

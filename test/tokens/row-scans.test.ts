@@ -3,7 +3,9 @@ import * as tf from "@tensorflow/tfjs-core";
 import { initBackend } from "../../lib/backend/init-backend";
 import { packedBf16Tensor } from "../../lib/backend/wasm-bf16-matmul";
 import { bf16ToFloat32, float32ToBf16 } from "../../lib/hf/float-formats";
-import { nearestRows, ROW_CHUNK } from "../../lib/tokens/nearest-tokens";
+import type { CausalLM } from "../../lib/models/causal-lm";
+import { forEachRowChunk, matrixRowReader, ROW_CHUNK, tensorRowReader } from "../../lib/models/model-rows";
+import { nearestRows } from "../../lib/tokens/nearest-tokens";
 import { untrainedRows } from "../../lib/tokens/untrained-rows";
 
 /** Scans over every row of a vocabulary-sized matrix run a chunk of rows at a time; these matrices span several chunks. */
@@ -35,7 +37,7 @@ describe("row scans over vocabulary-sized matrices (chunked)", () => {
       const queryIds = [7, ROW_CHUNK + 11, ROWS - 3];
       const queries = tf.tensor2d(Float32Array.from(queryIds.flatMap((id) => Array.from(values.subarray(id * HIDDEN, (id + 1) * HIDDEN)))), [3, HIDDEN]);
       const before = tf.memory().numTensors;
-      const found = nearestRows(matrix, ROWS - 1, queries, 4);
+      const found = nearestRows(tensorRowReader(matrix), ROWS - 1, queries, 4);
       assert.equal(tf.memory().numTensors, before);
       queryIds.forEach((id, i) => {
         const expected = bruteNearest(values, ROWS - 1, values.subarray(id * HIDDEN, (id + 1) * HIDDEN), 4);
@@ -47,13 +49,29 @@ describe("row scans over vocabulary-sized matrices (chunked)", () => {
     });
   }
 
+  it("matrixRowReader reads a model's added rows in place, also in later chunks and past the stored rows", () => {
+    const values = random(3);
+    const ids = [3, ROW_CHUNK + 1, ROWS, ROWS + 1]; // the last two lie past the stored matrix
+    const added = random(4).subarray(0, ids.length * HIDDEN);
+    const matrix = tf.tensor2d(values, [ROWS, HIDDEN]);
+    const overlay = { ids, rows: tf.tensor2d(added, [ids.length, HIDDEN]) };
+    const model = { weights: new Map([["embed", matrix]]), overlays: new Map([["embed", overlay]]) } as unknown as CausalLM;
+    const expected = new Float32Array((ROWS + 2) * HIDDEN);
+    expected.set(values);
+    ids.forEach((id, j) => expected.set(added.subarray(j * HIDDEN, (j + 1) * HIDDEN), id * HIDDEN));
+    const read = new Float32Array((ROWS + 2) * HIDDEN);
+    forEachRowChunk(matrixRowReader(model, "embed"), ROWS + 2, (rows, start) => read.set(rows.dataSync(), start * HIDDEN));
+    assert.deepEqual(read, expected);
+    tf.dispose([matrix, overlay.rows]);
+  });
+
   it("untrainedRows finds zero rows and duplicates that lie in different chunks", () => {
     const values = random(2);
     values.fill(0, 5 * HIDDEN, 6 * HIDDEN); // zero row in chunk 0
     values.fill(0, (ROW_CHUNK * 2 + 9) * HIDDEN, (ROW_CHUNK * 2 + 10) * HIDDEN); // and in the last chunk
     values.copyWithin((ROW_CHUNK + 4) * HIDDEN, 17 * HIDDEN, 18 * HIDDEN); // row ROW_CHUNK + 4 duplicates row 17
     const matrix = tf.tensor2d(values, [ROWS, HIDDEN]);
-    const { zero, duplicated } = untrainedRows(matrix, ROWS);
+    const { zero, duplicated } = untrainedRows(tensorRowReader(matrix), ROWS, HIDDEN);
     assert.deepEqual(zero, [5, ROW_CHUNK * 2 + 9]);
     assert.deepEqual(duplicated, [[5, ROW_CHUNK * 2 + 9], [17, ROW_CHUNK + 4]]);
     matrix.dispose();

@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import { train } from "../../lib/train/train";
-import { disposeModels, trainFixture, type TrainFixture } from "./train-fixture";
+import { disposeModels, wholeBytes, trainFixture, type TrainFixture } from "./train-fixture";
 
 /**
  * AdamW's first update of an element is lr·g/(|g| + ε) ≈ ±lr whenever |g| ≫ ε (here ε = 1e-8), so
@@ -40,7 +40,7 @@ describe("learning rates in a run", function () {
     ]);
     for (const [name, baseTensor] of fx.model.weights) {
       const before = baseTensor.dataSync();
-      const after = result.latest.weights.get(name)!.dataSync();
+      const after = new Float32Array(Uint8Array.from(wholeBytes(result.latest, name)).buffer);
       const hidden = baseTensor.shape.length === 2 ? baseTensor.shape[1]! : before.length;
       const rowOnly = name === layout.embedding || name === layout.head;
       const moved: number[] = [];

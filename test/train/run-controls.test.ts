@@ -4,7 +4,7 @@ import { train } from "../../lib/train/train";
 import { WIDGET_VIEW_MIME } from "../../lib/widgets/widget";
 import { FakeComms } from "../fixtures/fake-comms";
 import { installFakeHost, type FakeNotebookHost } from "../fixtures/fake-notebook-host";
-import { bytesOf, disposeModels, trainFixture, type TrainFixture } from "./train-fixture";
+import { disposeModels, wholeBytes, trainFixture, type TrainFixture } from "./train-fixture";
 
 /** The comm ids of the newest run controls, found by their state as the frontend would see it. */
 function controlsOf(comms: FakeComms): Record<"stop" | "pause" | "lr" | "status", string> {
@@ -66,8 +66,8 @@ describe("run controls (Stop, Pause/Resume, learning rate) as widgets on the liv
     const reference = await start(3);
     assert.equal(reference.status, "completed");
     const embedding = fx.model.layout.embedding;
-    assert.ok(bytesOf(result.latest.weights.get(embedding)!).equals(bytesOf(reference.latest.weights.get(embedding)!)), "same weights as 3 steps");
-    assert.ok(!bytesOf(result.latest.weights.get(embedding)!).equals(bytesOf(fx.model.weights.get(embedding)!)), "it trained");
+    assert.ok(wholeBytes(result.latest, embedding).equals(wholeBytes(reference.latest, embedding)), "same weights as 3 steps");
+    assert.ok(!wholeBytes(result.latest, embedding).equals(wholeBytes(fx.model, embedding)), "it trained");
     cleanup(run, result);
     cleanup(undefined, reference);
   });
@@ -120,7 +120,7 @@ describe("run controls (Stop, Pause/Resume, learning rate) as widgets on the liv
     assert.ok(run.events.some((e) => e.kind === "lr" && e.step === 2));
     const unchanged = await start(4);
     const embedding = fx.model.layout.embedding;
-    assert.ok(!bytesOf(result.latest.weights.get(embedding)!).equals(bytesOf(unchanged.latest.weights.get(embedding)!)), "the new rate changed the training");
+    assert.ok(!wholeBytes(result.latest, embedding).equals(wholeBytes(unchanged.latest, embedding)), "the new rate changed the training");
     const lr = controlsOf(comms).lr;
     comms.frontendSend(lr, { method: "update", state: { value: -1 }, buffer_paths: [] });
     assert.equal(run.learningRate, 0.05);

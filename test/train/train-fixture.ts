@@ -9,6 +9,7 @@ import type { CausalLM } from "../../lib/models/causal-lm";
 import { loadModel } from "../../lib/models/load-model";
 import { prepareData, type TrainingData } from "../../lib/data/prepare-data";
 import { writeTinyCheckpoint, type TinyCheckpointOptions } from "../fixtures/tiny-checkpoint";
+import { materializedMatrix, modelTensors } from "../../lib/models/model-rows";
 
 export interface TrainFixture {
   model: CausalLM & { dispose(keep?: Iterable<ReadonlyMap<string, unknown>>): void };
@@ -42,14 +43,24 @@ export async function trainFixture(options: TinyCheckpointOptions = {}): Promise
 
 /** Disposes the tensors of result models that the base does not share. */
 export function disposeModels(base: CausalLM, ...models: Array<CausalLM | undefined>): void {
-  const shared = new Set(base.weights.values());
+  const shared = new Set(modelTensors(base));
   const seen = new Set<unknown>();
   for (const model of models) {
-    for (const tensor of model?.weights.values() ?? []) {
+    for (const tensor of model ? modelTensors(model) : []) {
       if (shared.has(tensor) || seen.has(tensor)) continue;
       seen.add(tensor);
       tensor.dispose();
     }
+  }
+}
+
+/** Bytes of `model`'s tensor `name` as the model computes with it: added rows (CausalLM.overlays) in place. */
+export function wholeBytes(model: CausalLM, name: string): Buffer {
+  const whole = materializedMatrix(model, name);
+  try {
+    return Buffer.from(bytesOf(whole)); // a copy: the tensor is freed here
+  } finally {
+    whole.dispose();
   }
 }
 
