@@ -97,11 +97,15 @@ function logitsOf(model: CausalLM, ids: number[]): Float32Array {
   return values;
 }
 
-/** Bit-identical arrays; a failure names the first differing index instead of printing both arrays. */
-function assertIdentical(actual: Float32Array, expected: Float32Array, what: string): void {
+/**
+ * Equal up to float32 rounding: the model computes its added rows' logits as an overlay (a product
+ * of its own), a saved and reloaded copy as part of one whole-matrix product, and a BLAS may sum
+ * the two in different orders; the weights themselves are bit-identical (keep-bf16.test.ts).
+ */
+function assertRoundingEqual(actual: Float32Array, expected: Float32Array, what: string): void {
   assert.equal(actual.length, expected.length, what);
-  const at = actual.findIndex((value, i) => !Object.is(value, expected[i]));
-  assert.ok(at < 0, `${what}: differs first at ${at} (${actual[at]} vs ${expected[at]}), by ${relativeDifference(actual, expected)} relative at most`);
+  const relative = relativeDifference(actual, expected);
+  assert.ok(relative < 1e-6, `${what}: differs by ${relative} relative at most`);
 }
 
 /** Largest |a − b| relative to the largest |b|. */
@@ -164,29 +168,29 @@ async function flow(dir: string, out: string, keepBf16: boolean): Promise<FlowFi
         const logits = logitsOf(model, extendedIds);
         const drift = plotDrift(run);
 
-        // The saved copy gives the same logits: bit for bit when saved as float32; as BF16 (the
+        // The saved copy gives the same logits: up to rounding when saved as float32; as BF16 (the
         // checkpoint's dtype, saveModel's default) the float32 weights that trained round to bf16.
         const saved = path.join(out, `${strategy}-f32`);
         await saveModel(model, saved, { dtype: "F32" });
         const reloaded = await loadModel(saved, { keepBf16 });
-        assertIdentical(logitsOf(reloaded, extendedIds), logits, `${strategy}: saved as F32 and reloaded`);
+        assertRoundingEqual(logitsOf(reloaded, extendedIds), logits, `${strategy}: saved as F32 and reloaded`);
         reloaded.dispose();
         await saveModel(model, path.join(out, strategy));
         const reloadedBf16 = await loadModel(path.join(out, strategy), { keepBf16 });
         assert.deepEqual(packedNames(reloadedBf16), figures.packed, `${strategy}: reloaded packed as the base was`);
         const bf16Logits = logitsOf(reloadedBf16, extendedIds);
-        // Kept 16-bit, trained new rows are rounded to bf16 in the model already (packed-weights.ts packedWithRows).
-        if (strategy === "new-rows" && keepBf16) assertIdentical(bf16Logits, logits, "saved as BF16 and reloaded");
+        // Kept 16-bit, trained new rows are rounded to bf16 in the model already (model-rows.ts storableRows).
+        if (strategy === "new-rows" && keepBf16) assertRoundingEqual(bf16Logits, logits, "saved as BF16 and reloaded");
         else assert.ok(relativeDifference(bf16Logits, logits) < 2e-2, `${strategy}: the BF16 copy drifts by ${relativeDifference(bf16Logits, logits)}`);
         reloadedBf16.dispose();
 
         // The recipe's checkpoint is the run's starting point (the model with the new tokens), as BF16:
-        // bit for bit when kept 16-bit (new rows are rounded to bf16 as they are added).
+        // equal when kept 16-bit (new rows are rounded to bf16 as they are added).
         const exported = await exportRecipe(run, path.join(out, `export-${strategy}`));
         assert.ok(exported.files.includes("llamafactory.yaml"));
         const exportedModel = await loadModel(path.join(out, `export-${strategy}`, "model"), { keepBf16 });
         const [exportedLogits, startLogits] = [logitsOf(exportedModel, extendedIds), logitsOf(added.model, extendedIds)];
-        if (keepBf16) assertIdentical(exportedLogits, startLogits, `${strategy}: exported checkpoint`);
+        if (keepBf16) assertRoundingEqual(exportedLogits, startLogits, `${strategy}: exported checkpoint`);
         else assert.ok(relativeDifference(exportedLogits, startLogits) < 2e-2, `${strategy}: the exported checkpoint drifts by ${relativeDifference(exportedLogits, startLogits)}`);
         exportedModel.dispose();
 
