@@ -86,7 +86,8 @@ describe("exportRecipe", function () {
       const expected = tokenlabModel.logits(ids);
       const loaded = await loadModel(out(`${name}/model`));
       const reloaded = loaded.logits(ids);
-      assert.deepEqual(reloaded.dataSync(), expected.dataSync(), `${name}: tokenlab reloads the same weights`);
+      // Up to float32 rounding: the model computes its added rows as an overlay product, the reloaded copy within one matrix.
+      assert.ok(relativeError(reloaded.dataSync(), Array.from(expected.dataSync())) < 1e-6, `${name}: tokenlab reloads the same weights`);
       assert.ok(relativeError(expected.dataSync(), reference.logits) < 1e-4, `${name}: PyTorch logits`);
       tf.dispose([expected, reloaded]);
       loaded.dispose();

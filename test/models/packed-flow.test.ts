@@ -23,6 +23,7 @@ import { restoreRun, train } from "../../lib/train/train";
 import type { TrainOptions } from "../../lib/train/train-options";
 import { writeTinyCheckpoint, type TinyArchitecture } from "../fixtures/tiny-checkpoint";
 import { bytesOf, disposeModels } from "../train/train-fixture";
+import { relativeError } from "../reference/run-reference";
 
 /** Every form of InitStrategy, a user function included. */
 const STRATEGIES: Record<string, InitStrategy> = {
@@ -104,21 +105,10 @@ function logitsOf(model: CausalLM, ids: number[]): Float32Array {
  */
 function assertRoundingEqual(actual: Float32Array, expected: Float32Array, what: string): void {
   assert.equal(actual.length, expected.length, what);
-  const relative = relativeDifference(actual, expected);
+  const relative = relativeError(actual, expected);
   assert.ok(relative < 1e-6, `${what}: differs by ${relative} relative at most`);
 }
 
-/** Largest |a − b| relative to the largest |b|. */
-function relativeDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return diff / scale;
-}
 
 function assertClose(actual: number, expected: number, relative: number, what: string): void {
   assert.ok(Math.abs(actual - expected) <= relative * Math.abs(expected) + 1e-6, `${what}: ${actual} (kept 16-bit) vs ${expected} (float32)`);
@@ -181,7 +171,7 @@ async function flow(dir: string, out: string, keepBf16: boolean): Promise<FlowFi
         const bf16Logits = logitsOf(reloadedBf16, extendedIds);
         // Kept 16-bit, trained new rows are rounded to bf16 in the model already (model-rows.ts storableRows).
         if (strategy === "new-rows" && keepBf16) assertRoundingEqual(bf16Logits, logits, "saved as BF16 and reloaded");
-        else assert.ok(relativeDifference(bf16Logits, logits) < 2e-2, `${strategy}: the BF16 copy drifts by ${relativeDifference(bf16Logits, logits)}`);
+        else assert.ok(relativeError(bf16Logits, logits) < 2e-2, `${strategy}: the BF16 copy drifts by ${relativeError(bf16Logits, logits)}`);
         reloadedBf16.dispose();
 
         // The recipe's checkpoint is the run's starting point (the model with the new tokens), as BF16:
@@ -191,7 +181,7 @@ async function flow(dir: string, out: string, keepBf16: boolean): Promise<FlowFi
         const exportedModel = await loadModel(path.join(out, `export-${strategy}`, "model"), { keepBf16 });
         const [exportedLogits, startLogits] = [logitsOf(exportedModel, extendedIds), logitsOf(added.model, extendedIds)];
         if (keepBf16) assertRoundingEqual(exportedLogits, startLogits, `${strategy}: exported checkpoint`);
-        else assert.ok(relativeDifference(exportedLogits, startLogits) < 2e-2, `${strategy}: the exported checkpoint drifts by ${relativeDifference(exportedLogits, startLogits)}`);
+        else assert.ok(relativeError(exportedLogits, startLogits) < 2e-2, `${strategy}: the exported checkpoint drifts by ${relativeError(exportedLogits, startLogits)}`);
         exportedModel.dispose();
 
         figures.runs[strategy] = {
@@ -299,7 +289,7 @@ describe("the whole flow on a BF16 checkpoint kept 16-bit (loadModel keepBf16) m
         assert.equal(linear.length > 0, architecture !== "GPT2LMHeadModel");
         assert.deepEqual([...kept.packed].sort(), [kept.embedding, ...(tied ? [] : [kept.head!]), ...linear].sort());
         assert.equal(conv1d.length > 0, architecture === "GPT2LMHeadModel");
-        assert.ok(relativeDifference(kept.baseLogits, float32.baseLogits) < 1e-5);
+        assert.ok(relativeError(kept.baseLogits, float32.baseLogits) < 1e-5);
       });
 
       it("initializes new rows with every strategy as the float32 load does, rounded to bf16", () => {
@@ -322,7 +312,7 @@ describe("the whole flow on a BF16 checkpoint kept 16-bit (loadModel keepBf16) m
           // Training itself computes in float32 from the same bits; only the trained rows' return
           // into the packed embedding rounds them to bf16 (2⁻⁹ relative), which the logits show.
           k.losses.forEach((loss, step) => assertClose(loss, f.losses[step], 1e-5, `${strategy} loss at step ${step}`));
-          assert.ok(relativeDifference(k.logits, f.logits) < 5e-3, `${strategy}: trained logits differ by ${relativeDifference(k.logits, f.logits)}`);
+          assert.ok(relativeError(k.logits, f.logits) < 5e-3, `${strategy}: trained logits differ by ${relativeError(k.logits, f.logits)}`);
         }
         // What trained whole is float32; the rest stays packed, shared with the base.
         assert.deepEqual(kept.runs["new-rows"].packed, kept.packed);

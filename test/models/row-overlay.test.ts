@@ -8,17 +8,8 @@ import type { WeightMap } from "../../lib/models/causal-lm";
 import { loadModel } from "../../lib/models/load-model";
 import { crossEntropy } from "../../lib/train/cross-entropy";
 import { type TinyArchitecture, writeTinyCheckpoint } from "../fixtures/tiny-checkpoint";
+import { relativeError } from "../reference/run-reference";
 
-/** Relative max error of a against b. */
-function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let worst = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    worst = Math.max(worst, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return worst / scale;
-}
 
 describe("row overlays (new rows trained without composing the vocab matrix)", function () {
   this.timeout(300_000);
