@@ -104,8 +104,13 @@ async function main(): Promise<void> {
   // The new-rows run stays alive: the flow generates with, evaluates, plots and saves its model.
   let newRows: { run: Run; trained: TrainResult; runs: number[] } | undefined;
   const newRowsRun = async () => (newRows ??= await trainSteps(result, data, { strategy: "new-rows" }));
+  const release = () => {
+    if (newRows) disposeRun(result, newRows);
+    disposeVariant(result.model, [base]);
+    base.dispose();
+  };
   const steps: Record<Exclude<StepName, "load" | "addTokens">, () => Promise<Record<string, unknown>>> = {
-    ...flowSteps({ base, result, text: job.text, newTokens: job.newTokens, saveDir: job.saveDir, newRowsRun, trainOptions: TRAIN_OPTIONS }),
+    ...flowSteps({ base, result, text: job.text, newTokens: job.newTokens, saveDir: job.saveDir, newRowsRun, trainOptions: TRAIN_OPTIONS, release }),
     forward: async () => {
       const ids = tf.tensor2d([inputIds], undefined, "int32");
       const runs: number[] = [];

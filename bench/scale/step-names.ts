@@ -11,7 +11,7 @@ export const FLOW_STEPS = [
   "evaluate",
   "plotDrift",
   "saveFlow",
-  "reload",
+  "reload", // last: it frees the flow's models before loading the saved copy (flow-steps.ts)
 ] as const;
 export const STEP_NAMES = [...BENCH_STEPS, ...FLOW_STEPS] as const;
 export type FlowStep = (typeof FLOW_STEPS)[number];

@@ -8,6 +8,7 @@ import { TokenlabError } from "../errors/tokenlab-error";
 import { optionChecks } from "../errors/option-checks";
 import { assertNotDisposed, assertTokenIds, type CausalLM } from "../models/causal-lm";
 import { assertSequenceFits } from "../models/model-config";
+import { vocabRows } from "../models/model-rows";
 import { batchTensors } from "../train/train-step";
 import { crossEntropy } from "../train/cross-entropy";
 import { plainTextEffects, type PlainTextEffects } from "./plain-text-effects";
@@ -72,12 +73,13 @@ export function evaluate(model: CausalLM | { model: CausalLM; newIds: readonly n
   const newIds = [...(options.newIds ?? ("newIds" in model ? model.newIds : []))];
   // A row for an id that is no token would report metrics of nothing.
   assertTokenIds(target, newIds, "evaluate: newIds");
-  const batchSize = options.batchSize ?? 8;
   const rows = toRows(target, data, options.seqLen);
   assertSequenceFits(target.config, rows[0]?.inputIds.length ?? 0, "evaluate: seqLen");
+  const batchFor = (rowsOfBatch: readonly { inputIds: readonly number[] }[]) =>
+    rowsPerBatch(options.batchSize ?? 8, rowsOfBatch[0]?.inputIds.length ?? 0, vocabRows(target));
   const counts = { newLoss: 0, newCorrect: 0, newCount: 0, loss: 0, correct: 0, count: 0 };
   const perToken = new Map(newIds.map((id) => [id, { tp: 0, predicted: 0, support: 0 }]));
-  forEachBatch(target, rows, batchSize, (labels, nll, argmax) => {
+  forEachBatch(target, rows, batchFor(rows), (labels, nll, argmax) => {
     labels.forEach((label, i) => {
       if (label === IGNORE_INDEX) return;
       const hit = argmax[i] === label;
@@ -97,7 +99,8 @@ export function evaluate(model: CausalLM | { model: CausalLM; newIds: readonly n
     });
   });
 
-  const plain = options.plainText !== undefined ? plainTextEffects(target, options.base, toRows(target, options.plainText, options.seqLen), newIds, batchSize) : noPlainText(newIds);
+  const plainRows = options.plainText !== undefined ? toRows(target, options.plainText, options.seqLen) : undefined;
+  const plain = plainRows !== undefined ? plainTextEffects(target, options.base, plainRows, newIds, batchFor(plainRows)) : noPlainText(newIds);
   const { positions: plainTextPositions, ...plainFigures } = plain;
 
   const emissions = newIds.map((id): TokenEmission => {
@@ -177,6 +180,18 @@ function toRows(model: CausalLM, data: EvalData, seqLen?: number): readonly Pack
   }
   if (isTrainingData(data)) return data.eval.length > 0 ? data.eval : data.train;
   return prepareData(model.tokenizer, data as string | ReadonlyArray<string | Example>, { evalFraction: 0, seqLen }).train;
+}
+
+/**
+ * Logits values one batch may hold: a batch makes several [positions, vocabRows] float32 tensors at
+ * once (logits, log-probabilities, the base model's for KL), and at a 128k–150k vocabulary eight
+ * rows of 64 positions would already be 260 MB each, beside a model of 2.5 GB in a 4 GB wasm heap.
+ */
+const LOGITS_PER_BATCH = 2 ** 25;
+
+/** `requested` rows per batch, fewer when their logits would exceed LOGITS_PER_BATCH (at least 1). */
+export function rowsPerBatch(requested: number, seqLen: number, vocab: number): number {
+  return Math.max(1, Math.min(requested, Math.floor(LOGITS_PER_BATCH / Math.max(1, seqLen * vocab))));
 }
 
 /** Runs the model over `rows` and hands each batch's flat labels, per-position loss and argmax to `visit`. */

@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
-import { evaluate, EvaluationReport } from "../../lib/analysis/evaluate";
+import { evaluate, rowsPerBatch, EvaluationReport } from "../../lib/analysis/evaluate";
 import { IGNORE_INDEX, type PackedSequence } from "../../lib/data/pack";
 import { JUPYTER_DISPLAY } from "../../lib/display/mime-bundle";
 import type { CausalLM } from "../../lib/models/causal-lm";
@@ -349,5 +349,11 @@ describe("evaluate()", function () {
     } finally {
       extendedModel.dispose([base.weights]);
     }
+  });
+
+  it("evaluates fewer rows per batch when their logits would crowd the wasm heap (128k–150k vocabularies)", () => {
+    assert.equal(rowsPerBatch(8, 64, 8192), 8); // small vocabularies keep the requested batch
+    assert.equal(rowsPerBatch(8, 64, 128_256), Math.floor(2 ** 25 / (64 * 128_256))); // 4 rows: 32M logits at most
+    assert.equal(rowsPerBatch(8, 4096, 151_936), 1); // never fewer than one row
   });
 });
