@@ -107,20 +107,34 @@ static napi_value threads(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* A product's `count` arguments, the first the heap; on a wrong call throws a JS error and returns 0. */
+static int product_args(napi_env env, napi_callback_info info, const char* name, size_t count, napi_value* argv, uint8_t** heap,
+                        size_t* heap_bytes) {
+  size_t argc = count;
+  char message[160];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != count) {
+    snprintf(message, sizeof message, "%s takes %zu arguments", name, count);
+  } else if (!sgemm) {
+    snprintf(message, sizeof message, "%s: no BLAS loaded", name);
+  } else if (!heap_of(env, argv[0], heap, heap_bytes)) {
+    snprintf(message, sizeof message, "%s: the heap must be an ArrayBuffer or a typed array", name);
+  } else {
+    return 1;
+  }
+  napi_throw_error(env, NULL, message);
+  return 0;
+}
+
 /*
  * matmul(heap, batch, m, n, k, transposeA, transposeB, a, b, c, aStride, bStride):
  * C_p [m, n] = op(A_p) · op(B_p) for p < batch, row-major, A_p at a + p·aStride bytes (a stride of 0
  * broadcasts one operand), C_p packed one after another.
  */
 static napi_value matmul(napi_env env, napi_callback_info info) {
-  size_t argc = 12;
   napi_value argv[12];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 12) return throw_error(env, "matmul takes 12 arguments");
-  if (!sgemm) return throw_error(env, "no BLAS loaded");
   uint8_t* heap;
   size_t heap_bytes;
-  if (!heap_of(env, argv[0], &heap, &heap_bytes)) return throw_error(env, "matmul: the heap must be an ArrayBuffer or a typed array");
+  if (!product_args(env, info, "matmul", 12, argv, &heap, &heap_bytes)) return NULL;
   int64_t batch = int_arg(env, argv[1]), m = int_arg(env, argv[2]), n = int_arg(env, argv[3]), k = int_arg(env, argv[4]);
   bool trans_a, trans_b;
   napi_get_value_bool(env, argv[5], &trans_a);
@@ -153,14 +167,10 @@ static void widen_bf16(const uint16_t* src, float* dst, size_t count) {
  * W is widened BF16_ROWS rows at a time into native scratch memory, never on the wasm heap.
  */
 static napi_value matmul_bf16(napi_env env, napi_callback_info info) {
-  size_t argc = 8;
   napi_value argv[8];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 8) return throw_error(env, "matmulBf16 takes 8 arguments");
-  if (!sgemm) return throw_error(env, "no BLAS loaded");
   uint8_t* heap;
   size_t heap_bytes;
-  if (!heap_of(env, argv[0], &heap, &heap_bytes)) return throw_error(env, "matmulBf16: the heap must be an ArrayBuffer or a typed array");
+  if (!product_args(env, info, "matmulBf16", 8, argv, &heap, &heap_bytes)) return NULL;
   bool transpose_w;
   napi_get_value_bool(env, argv[1], &transpose_w);
   int64_t m = int_arg(env, argv[2]), n = int_arg(env, argv[3]), k = int_arg(env, argv[4]);
