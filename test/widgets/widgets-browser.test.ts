@@ -66,8 +66,9 @@ describe("widgets in Chromium with @jupyter-widgets/html-manager, kernel behind 
     writeFileSync(join(work, "page.html"), `<!DOCTYPE html><html><head><meta charset="utf-8"><link rel="stylesheet" href="page.css?token=${token}"></head><body><script src="page.js?token=${token}"></script></body></html>`);
     const jupyterHome = join(work, "jupyter");
     for (const dir of ["config", "data", "runtime"]) mkdirSync(join(jupyterHome, dir), { recursive: true });
-    server = spawn("jupyter-notebook", [
-      "--no-browser", "--ip=127.0.0.1", `--port=${port}`, "--NotebookApp.port_retries=0", `--NotebookApp.token=${token}`,
+    // python3-notebook ships the module, not the jupyter-notebook launcher (that is another package).
+    server = spawn("/usr/bin/python3", [
+      "-m", "notebook", "--no-browser", "--ip=127.0.0.1", `--port=${port}`, "--NotebookApp.port_retries=0", `--NotebookApp.token=${token}`,
       `--NotebookApp.notebook_dir=${work}`, "--NotebookApp.open_browser=False",
       ...(process.getuid?.() === 0 ? ["--allow-root"] : []), // CI containers run as root
     ], {
