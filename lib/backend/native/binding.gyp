@@ -3,8 +3,8 @@
     {
       "target_name": "blas_bridge",
       "sources": ["blas-bridge.c"],
-      "cflags": ["-O2", "-Wall"],
-      "libraries": ["-ldl"]
+      "cflags": ["-O3", "-Wall"],
+      "libraries": ["-ldl", "-lpthread"]
     }
   ]
 }

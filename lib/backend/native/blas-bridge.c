@@ -12,6 +12,7 @@
  */
 #include <dlfcn.h>
 #include <node_api.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,11 @@ static char library_path[1024];
 
 /* Rows of a BF16 weight widened to float32 at a time (k·BF16_ROWS floats: 16 MB at k = 2048). */
 #define BF16_ROWS 2048
+/* Up to this many rows of X (a generation step feeds one), x·Wᵀ reads W's BF16 bits directly:
+ * widening all of W to multiply it by a few rows moves 5× the bytes of the product itself. */
+#define DIRECT_ROWS 4
+/* Threads of the direct product (the machines we target have 2–16 cores). */
+#define DIRECT_THREADS_MAX 16
 
 #define CHECK(call)                                                     \
   do {                                                                  \
@@ -161,10 +167,71 @@ static void widen_bf16(const uint16_t* src, float* dst, size_t count) {
   for (size_t i = 0; i < count; i++) out[i] = (uint32_t)src[i] << 16;
 }
 
+/* Y[:, j0 : j1] = X · W[j0 : j1]ᵀ from the BF16 bits of W [n, k]; X [m, k], Y [m, n]. */
+typedef struct {
+  const float* x;
+  const uint16_t* w;
+  float* y;
+  int64_t m, n, k, j0, j1;
+} direct_part;
+
+static void* direct_product(void* arg) {
+  const direct_part* p = arg;
+  enum { LANES = 16 }; /* independent sums, so the compiler can vectorize the dot product */
+  for (int64_t j = p->j0; j < p->j1; j++) {
+    const uint16_t* row = p->w + j * p->k;
+    for (int64_t i = 0; i < p->m; i++) {
+      const float* xi = p->x + i * p->k;
+      float lanes[LANES] = {0};
+      int64_t c = 0;
+      for (; c + LANES <= p->k; c += LANES) {
+        for (int l = 0; l < LANES; l++) {
+          uint32_t bits = (uint32_t)row[c + l] << 16;
+          float value;
+          memcpy(&value, &bits, sizeof value);
+          lanes[l] += xi[c + l] * value;
+        }
+      }
+      float sum = 0;
+      for (; c < p->k; c++) {
+        uint32_t bits = (uint32_t)row[c] << 16;
+        float value;
+        memcpy(&value, &bits, sizeof value);
+        sum += xi[c] * value;
+      }
+      for (int l = 0; l < LANES; l++) sum += lanes[l];
+      p->y[i * p->n + j] = sum;
+    }
+  }
+  return NULL;
+}
+
+/* The direct product on as many threads as the BLAS uses, each on its own rows of W. */
+static void direct_product_threaded(const float* x, const uint16_t* w, float* y, int64_t m, int64_t n, int64_t k) {
+  int count = blas_get_threads ? blas_get_threads() : 1;
+  if (count > DIRECT_THREADS_MAX) count = DIRECT_THREADS_MAX;
+  if (count > n) count = (int)n;
+  if (count < 1) count = 1;
+  direct_part parts[DIRECT_THREADS_MAX];
+  pthread_t threads[DIRECT_THREADS_MAX];
+  int started[DIRECT_THREADS_MAX] = {0};
+  for (int t = 0; t < count; t++) {
+    parts[t] = (direct_part){x, w, y, m, n, k, n * t / count, n * (t + 1) / count};
+    /* The calling thread takes part 0; a thread that cannot start has its part done here too. */
+    if (t > 0) started[t] = pthread_create(&threads[t], NULL, direct_product, &parts[t]) == 0;
+  }
+  direct_product(&parts[0]);
+  for (int t = 1; t < count; t++) {
+    if (started[t]) pthread_join(threads[t], NULL);
+    else direct_product(&parts[t]);
+  }
+}
+
 /*
  * matmulBf16(heap, transposeW, m, n, k, x, w, y): with W [n, k] stored BF16 (row-major),
  * transposeW: Y [m, n] = X [m, k] · Wᵀ (nn.Linear, the tied head); otherwise Y [m, k] = X [m, n] · W.
- * W is widened BF16_ROWS rows at a time into native scratch memory, never on the wasm heap.
+ * W is widened BF16_ROWS rows at a time into native scratch memory, never on the wasm heap; for a
+ * few rows of X, x·Wᵀ multiplies W's bits directly instead.
  */
 static napi_value matmul_bf16(napi_env env, napi_callback_info info) {
   napi_value argv[8];
@@ -179,6 +246,10 @@ static napi_value matmul_bf16(napi_env env, napi_callback_info info) {
   if (m < 0 || n < 0 || k < 0 || x < 0 || w < 0 || y < 0 || (uint64_t)(x + x_bytes) > heap_bytes ||
       (uint64_t)(w + n * k * 2) > heap_bytes || (uint64_t)(y + y_bytes) > heap_bytes) {
     return throw_error(env, "matmulBf16: operands outside the heap");
+  }
+  if (transpose_w && m <= DIRECT_ROWS) {
+    direct_product_threaded((const float*)(heap + x), (const uint16_t*)(heap + w), (float*)(heap + y), m, n, k);
+    return NULL;
   }
   int64_t rows = n < BF16_ROWS ? n : BF16_ROWS;
   float* scratch = malloc((size_t)(rows > 0 ? rows : 1) * (size_t)k * sizeof(float));
