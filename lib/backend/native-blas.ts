@@ -15,6 +15,8 @@ export interface NativeBlas {
   ): void;
   /** W [n, k] stored BF16: Y [m, n] = X [m, k] · Wᵀ when transposeW, else Y [m, k] = X [m, n] · W. */
   matmulBf16(heap: ArrayBuffer, transposeW: boolean, m: number, n: number, k: number, x: number, w: number, y: number): void;
+  /** C [m, n] = op(A) · op(B) in float64 on JS arrays (row-major). */
+  matmulFloat64(a: Float64Array, b: Float64Array, c: Float64Array, m: number, n: number, k: number, transposeA: boolean, transposeB: boolean): void;
   /** The BLAS's thread count; with `count`, sets it first. */
   threads(count?: number): number;
 }

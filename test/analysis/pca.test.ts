@@ -1,10 +1,16 @@
 import * as assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { fitPca } from "../../lib/analysis/pca";
+import { nativeBlasStatus, useNativeBlas } from "../../lib/backend/native-blas";
 import { seededRandom } from "../../lib/random/seeded-random";
 
 describe("PCA", () => {
-  it("matches numpy's eigen-decomposition of the covariance (components up to sign, variances, projections)", () => {
+  after(() => useNativeBlas(true));
+
+  for (const native of [true, false])
+  it(`matches numpy's eigen-decomposition of the covariance (components up to sign, variances, projections; ${native ? "native BLAS" : "JS"})`, () => {
+    useNativeBlas(native);
+    assert.equal(nativeBlasStatus().active, native, JSON.stringify(nativeBlasStatus()));
     const random = seededRandom(5);
     const rows = 60;
     const dim = 12;

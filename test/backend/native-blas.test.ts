@@ -22,6 +22,18 @@ describe("native BLAS bridge", () => {
     assert.deepEqual(Array.from(heap.subarray(48, 57)), [17, 22, 27, 22, 29, 36, 27, 36, 45]);
   });
 
+  it("multiplies float64 arrays of JS memory (a PCA's covariance), transposes included", () => {
+    const a = Float64Array.from([1, 2, 3, 4, 5, 6]); // [2, 3]
+    const c = new Float64Array(9);
+    nativeBlas()!.matmulFloat64(a, a, c, 3, 3, 2, true, false); // Aᵀ·A
+    assert.deepEqual(Array.from(c), [17, 22, 27, 22, 29, 36, 27, 36, 45]);
+    const v = new Float64Array(2);
+    nativeBlas()!.matmulFloat64(a, Float64Array.from([1, 0, 1]), v, 2, 1, 3, false, false);
+    assert.deepEqual(Array.from(v), [4, 10]);
+    assert.throws(() => nativeBlas()!.matmulFloat64(a, a, new Float64Array(8), 3, 3, 2, true, false), /smaller than the shapes/);
+    assert.throws(() => nativeBlas()!.matmulFloat64(a, a, new Float32Array(9) as unknown as Float64Array, 3, 3, 2, true, false), /must be Float64Arrays/);
+  });
+
   it("refuses operands outside the buffer and wrong calls with an error instead of touching memory", () => {
     const blas = nativeBlas()!;
     assert.throws(() => blas.matmul(new ArrayBuffer(32), 1, 4, 4, 4, false, false, 0, 0, 0, 0, 0), /operands outside the heap/);

@@ -21,11 +21,14 @@
 enum { CBLAS_ROW_MAJOR = 101, CBLAS_NO_TRANS = 111, CBLAS_TRANS = 112 };
 typedef void (*sgemm_fn)(int order, int trans_a, int trans_b, int m, int n, int k, float alpha, const float* a, int lda,
                          const float* b, int ldb, float beta, float* c, int ldc);
+typedef void (*dgemm_fn)(int order, int trans_a, int trans_b, int m, int n, int k, double alpha, const double* a, int lda,
+                         const double* b, int ldb, double beta, double* c, int ldc);
 typedef char* (*config_fn)(void);
 typedef int (*get_threads_fn)(void);
 typedef void (*set_threads_fn)(int);
 
 static sgemm_fn sgemm;
+static dgemm_fn dgemm;
 static config_fn blas_config;
 static get_threads_fn blas_get_threads;
 static set_threads_fn blas_set_threads;
@@ -94,6 +97,7 @@ static napi_value load(napi_env env, napi_callback_info info) {
     return throw_error(env, "the library has no cblas_sgemm");
   }
   sgemm = found;
+  dgemm = (dgemm_fn)dlsym(handle, "cblas_dgemm");
   blas_config = (config_fn)dlsym(handle, "openblas_get_config");
   blas_get_threads = (get_threads_fn)dlsym(handle, "openblas_get_num_threads");
   blas_set_threads = (set_threads_fn)dlsym(handle, "openblas_set_num_threads");
@@ -274,12 +278,56 @@ static napi_value matmul_bf16(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* The elements of a Float64Array, or 0 (with a JS error thrown) for anything else. */
+static int float64_array(napi_env env, napi_value value, double** data, size_t* length) {
+  bool is_typed = false;
+  napi_typedarray_type type;
+  napi_value buffer;
+  size_t byte_offset;
+  if (napi_is_typedarray(env, value, &is_typed) != napi_ok || !is_typed ||
+      napi_get_typedarray_info(env, value, &type, length, (void**)data, &buffer, &byte_offset) != napi_ok ||
+      type != napi_float64_array) {
+    napi_throw_error(env, NULL, "matmulFloat64: operands must be Float64Arrays");
+    return 0;
+  }
+  return 1;
+}
+
+/*
+ * matmulFloat64(a, b, c, m, n, k, transposeA, transposeB): C [m, n] = op(A) · op(B) in float64,
+ * row-major, on three Float64Arrays of JS memory (statistics such as a PCA's covariance).
+ */
+static napi_value matmul_float64(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 8) return throw_error(env, "matmulFloat64 takes 8 arguments");
+  if (!dgemm) return throw_error(env, "matmulFloat64: the BLAS has no cblas_dgemm");
+  double *a, *b, *c;
+  size_t a_length, b_length, c_length;
+  if (!float64_array(env, argv[0], &a, &a_length) || !float64_array(env, argv[1], &b, &b_length) ||
+      !float64_array(env, argv[2], &c, &c_length)) {
+    return NULL;
+  }
+  int64_t m = int_arg(env, argv[3]), n = int_arg(env, argv[4]), k = int_arg(env, argv[5]);
+  bool trans_a, trans_b;
+  napi_get_value_bool(env, argv[6], &trans_a);
+  napi_get_value_bool(env, argv[7], &trans_b);
+  if (m < 0 || n < 0 || k < 0 || (uint64_t)(m * k) > a_length || (uint64_t)(k * n) > b_length || (uint64_t)(m * n) > c_length) {
+    return throw_error(env, "matmulFloat64: the arrays are smaller than the shapes");
+  }
+  dgemm(CBLAS_ROW_MAJOR, trans_a ? CBLAS_TRANS : CBLAS_NO_TRANS, trans_b ? CBLAS_TRANS : CBLAS_NO_TRANS, (int)m, (int)n, (int)k,
+        1.0, a, trans_a ? (int)m : (int)k, b, trans_b ? (int)k : (int)n, 0.0, c, (int)n);
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor properties[] = {
       {"load", NULL, load, NULL, NULL, NULL, napi_default, NULL},
       {"threads", NULL, threads, NULL, NULL, NULL, napi_default, NULL},
       {"matmul", NULL, matmul, NULL, NULL, NULL, napi_default, NULL},
       {"matmulBf16", NULL, matmul_bf16, NULL, NULL, NULL, napi_default, NULL},
+      {"matmulFloat64", NULL, matmul_float64, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties) != napi_ok) return NULL;
   return exports;
