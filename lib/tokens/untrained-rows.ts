@@ -1,6 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { forEachRowChunk, type RowReader } from "../models/model-rows";
-import { seededGaussian } from "./seeded-gaussian";
 
 /**
  * Rows among [0, tokenRows) of the matrix `read` reads (e.g. model-rows.ts matrixRowReader) that
@@ -9,23 +8,27 @@ import { seededGaussian } from "./seeded-gaussian";
  * mean). Scans a chunk of rows at a time.
  */
 export function untrainedRows(read: RowReader, tokenRows: number, hidden: number): { zero: number[]; duplicated: number[][] } {
-  const normal = seededGaussian(12345);
-  const directions = Float32Array.from({ length: hidden * 2 }, normal);
-  const maxAbs = new Float32Array(tokenRows);
-  const projections = new Float32Array(tokenRows * 2);
-  forEachRowChunk(read, tokenRows, (rows, start) => {
-    maxAbs.set(rows.abs().max(1).dataSync(), start);
-    projections.set(tf.matMul(rows, tf.tensor2d(directions, [hidden, 2])).dataSync(), start * 2);
-  });
   const zero: number[] = [];
-  for (let id = 0; id < tokenRows; id++) if (maxAbs[id] <= 1e-16) zero.push(id);
+  // Rows by a hash of their bits; only rows with equal hashes are compared element by element.
+  // (Not by projections through a matrix product: a BLAS may sum a row differently by where it lies.)
+  const groups = new Map<number, number[]>();
+  forEachRowChunk(read, tokenRows, (rows, start) => {
+    const values = rows.dataSync() as Float32Array;
+    const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+    for (let r = 0; r < rows.shape[0]; r++) {
+      let hash = 2166136261; // FNV-1a over the row's float32 bits
+      let maxAbs = 0;
+      for (let j = r * hidden; j < (r + 1) * hidden; j++) {
+        hash = Math.imul(hash ^ bits[j], 16777619);
+        maxAbs = Math.max(maxAbs, Math.abs(values[j]));
+      }
+      if (maxAbs <= 1e-16) zero.push(start + r);
+      const group = groups.get(hash);
+      if (group) group.push(start + r);
+      else groups.set(hash, [start + r]);
+    }
+  });
 
-  // Equal rows have equal projections; only those candidates are compared element by element.
-  const groups = new Map<string, number[]>();
-  for (let id = 0; id < tokenRows; id++) {
-    const key = `${projections[2 * id]},${projections[2 * id + 1]}`;
-    groups.set(key, [...(groups.get(key) ?? []), id]);
-  }
   const duplicated: number[][] = [];
   for (const candidates of groups.values()) {
     if (candidates.length < 2) continue;
