@@ -16,10 +16,13 @@ export function untrainedRows(read: RowReader, tokenRows: number, hidden: number
     const values = rows.dataSync() as Float32Array;
     const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
     for (let r = 0; r < rows.shape[0]; r++) {
-      let hash = 2166136261; // FNV-1a over the row's float32 bits
+      // FNV-1a over the row's 32-bit words, each step folding the high half down: a multiplication only
+      // carries bits upward, and widened BF16 values have all their bits in the high half.
+      let hash = 2166136261;
       let maxAbs = 0;
       for (let j = r * hidden; j < (r + 1) * hidden; j++) {
         hash = Math.imul(hash ^ bits[j], 16777619);
+        hash ^= hash >>> 16;
         maxAbs = Math.max(maxAbs, Math.abs(values[j]));
       }
       if (maxAbs <= 1e-16) zero.push(start + r);
