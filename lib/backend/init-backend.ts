@@ -8,6 +8,7 @@ import { registerWasmBf16Kernels } from "./wasm-bf16-matmul";
 import { registerWasmBatchMatMul } from "./wasm-batch-matmul";
 import { errorListeners, replaceWasmErrorListeners } from "./wasm-error-listeners";
 import { registerWasmSharedIdentity } from "./wasm-identity";
+import { registerWasmHeapSlice } from "./wasm-slice";
 import { registerWasmTrainingKernels } from "./wasm-unsorted-segment-sum";
 
 /** Backends tokenlab can run on, fastest first. */
@@ -71,6 +72,7 @@ async function tryBackend(name: BackendName): Promise<string | undefined> {
     registerWasmTrainingKernels();
     registerWasmBatchMatMul();
     registerWasmSharedIdentity();
+    registerWasmHeapSlice();
     registerWasmBf16Kernels();
   }
   const listeners = errorListeners();
