@@ -14,6 +14,8 @@
  * fails or crashes (wasm out of memory) becomes {error} in the JSON, a fresh child resumes with the
  * steps after it, and the machine's memory holds one side at a time. Checkpoints are random BF16 weights
  * cached under bench/out/scale-cache (random-checkpoint.ts).
+ * `--kernel` instead runs notebook 05 on each shape's checkpoint in the tokenlab kernel, through
+ * nbclient (kernel-notebook.ts).
  */
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
@@ -24,6 +26,7 @@ import { nativeBlasStatus } from "../../lib/backend/native-blas";
 import { HfTokenizer } from "../../lib/hf/tokenizer";
 import type { KeepBf16 } from "../../lib/models/keep-bf16";
 import { ratioRefusal, startTorch, torchThreadSettings, type BlasReport } from "../torch-process";
+import { kernelNotebookFigures } from "./kernel-notebook";
 import { randomCheckpoint } from "./random-checkpoint";
 import { parameterCount, SCALE_SHAPES, type ScaleShape } from "./shapes";
 import type { ShapeJob } from "./shape-steps";
@@ -48,7 +51,22 @@ export async function runScaleBench(argv: readonly string[]): Promise<void> {
   fs.mkdirSync(CACHE_DIR, { recursive: true });
   // loadModel's keepBf16: "auto" (its default), or forced by --keep-bf16 / --no-keep-bf16.
   const keepBf16: KeepBf16 = argv.includes("--keep-bf16") ? true : argv.includes("--no-keep-bf16") ? false : "auto";
-  for (const shape of shapes) console.log(JSON.stringify(await benchShape(shape, steps, keepBf16), null, 2));
+  for (const shape of shapes) {
+    const figures = argv.includes("--kernel") ? await notebookInKernel(shape) : await benchShape(shape, steps, keepBf16);
+    console.log(JSON.stringify(figures, null, 2));
+  }
+}
+
+/** `--kernel`: notebook 05 on the shape's checkpoint, run by nbclient in the tokenlab kernel (kernel-notebook.ts). */
+async function notebookInKernel(shape: ScaleShape): Promise<Record<string, unknown>> {
+  const summary = { shape: shape.name, parameters: parameterCount(shape), load_average: os.loadavg().map((l) => Number(l.toFixed(2))), tokenlab_matmul: nativeBlasStatus() };
+  let dir: string;
+  try {
+    dir = randomCheckpoint(shape, CACHE_DIR);
+  } catch (error) {
+    return { ...summary, error: `writing the checkpoint failed: ${String(error)}` };
+  }
+  return { ...summary, notebook: "notebooks/05-bring-your-own-model.ipynb", kernel: await kernelNotebookFigures(dir) };
 }
 
 /** The tokenlab steps to run: all of them, or the `--steps` list (then without PyTorch, unless `--torch`). */
