@@ -65,17 +65,26 @@ function reportRow(variant: string, base: CausalLM, extended: CausalLM, sequence
   const kl: number[] = [];
   const mass: number[] = [];
   for (const ids of sequences.filter((s) => s.length > 0)) {
-    const [klValues, massValues] = tf.tidy(() => {
-      const logPBase = tokenLogProbs(base.logits([ids]).squeeze([0]) as tf.Tensor2D, base.tokenizer); // [L, baseRows]
-      const logPExt = tokenLogProbs(extended.logits([ids]).squeeze([0]) as tf.Tensor2D, extended.tokenizer); // [L, extRows]
-      const baseRows = logPBase.shape[1];
-      const logPExtOld = logPExt.slice([0, 0], [ids.length, baseRows]);
-      const perPosition = tf.sum(tf.mul(tf.exp(logPBase), tf.sub(logPBase, logPExtOld)), 1);
-      const newMass = newIds.length ? tf.sum(tf.gather(tf.exp(logPExt), newIds, 1), 1) : tf.zeros([ids.length]);
-      return [perPosition.dataSync(), newMass.dataSync()];
-    });
-    appendAll(kl, klValues);
-    appendAll(mass, massValues);
+    const baseLogits = tf.tidy(() => base.logits([ids]).squeeze([0]) as tf.Tensor2D); // [L, baseRows]
+    const extLogits = tf.tidy(() => extended.logits([ids]).squeeze([0]) as tf.Tensor2D); // [L, extRows]
+    try {
+      const positions = positionsPerChunk(extLogits.shape[1]);
+      for (let start = 0; start < ids.length; start += positions) {
+        const count = Math.min(positions, ids.length - start);
+        const [klValues, massValues] = tf.tidy(() => {
+          const logPBase = tokenLogProbs(baseLogits.slice([start, 0], [count, -1]), base.tokenizer);
+          const logPExt = tokenLogProbs(extLogits.slice([start, 0], [count, -1]), extended.tokenizer);
+          const logPExtOld = logPExt.slice([0, 0], [count, logPBase.shape[1]]);
+          const perPosition = tf.sum(tf.mul(tf.exp(logPBase), tf.sub(logPBase, logPExtOld)), 1);
+          const newMass = newIds.length ? tf.sum(tf.gather(tf.exp(logPExt), newIds, 1), 1) : tf.zeros([count]);
+          return [perPosition.dataSync(), newMass.dataSync()];
+        });
+        appendAll(kl, klValues);
+        appendAll(mass, massValues);
+      }
+    } finally {
+      tf.dispose([baseLogits, extLogits]);
+    }
   }
   const checks = (name: string) => untrainedRows(matrixRowReader(extended, name), tokenRows, extended.config.hiddenSize);
   const inputChecks = checks(extended.layout.embedding);
@@ -126,6 +135,17 @@ export class InitReport {
   [JUPYTER_DISPLAY](): MimeBundle {
     return this.table()[JUPYTER_DISPLAY]();
   }
+}
+
+/**
+ * Logits values one chunk of positions turns into log-probabilities at a time: each step makes
+ * several [positions, vocabRows] tensors, and a paragraph of 500 positions at a 128k vocabulary
+ * would be 256 MB each, beside a 2.5 GB model in the 4 GB wasm heap.
+ */
+const LOGITS_PER_CHUNK = 2 ** 23;
+
+function positionsPerChunk(vocabRows: number): number {
+  return Math.max(1, Math.floor(LOGITS_PER_CHUNK / vocabRows));
 }
 
 function listIds(ids: number[]): string {

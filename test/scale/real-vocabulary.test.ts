@@ -137,6 +137,33 @@ for (const keepBf16 of [false, true]) {
       assert.ok(row.newMassMax >= mass - 1e-6);
     });
 
+    it("initReport over a text longer than one chunk of positions (55 at this vocabulary) equals a float64 recomputation", () => {
+      const text = TEXTS.join(" ");
+      const ids = model.tokenizer.encode(text);
+      assert.ok(ids.length > 3 * 55, `${ids.length} positions`);
+      const row = initReport(model, { mean: added }, [text]).rows[0];
+      const logitsOf = (m: TransformerLM) => {
+        const logits = m.logits([ids]);
+        const values = logits.dataSync() as Float32Array;
+        logits.dispose();
+        return values;
+      };
+      const [baseLogits, extLogits] = [logitsOf(model), logitsOf(added.model as TransformerLM)];
+      const kl: number[] = [];
+      const mass: number[] = [];
+      for (let p = 0; p < ids.length; p++) {
+        const lpBase = logSoftmax(baseLogits.subarray(p * ROWS, (p + 1) * ROWS), TOKENIZER_SIZE);
+        const lpExt = logSoftmax(extLogits.subarray(p * ROWS, (p + 1) * ROWS), TOKENIZER_SIZE + 2);
+        kl.push(lpBase.reduce((sum, lp, i) => sum + Math.exp(lp) * (lp - lpExt[i]), 0));
+        mass.push(Math.exp(lpExt[TOKENIZER_SIZE]) + Math.exp(lpExt[TOKENIZER_SIZE + 1]));
+      }
+      assert.equal(row.positions, ids.length);
+      const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+      assert.ok(Math.abs(row.klMean - mean(kl)) < 1e-6, `KL mean ${row.klMean} vs ${mean(kl)}`);
+      assert.ok(Math.abs(row.klMax - Math.max(...kl)) < 1e-6, `KL max ${row.klMax} vs ${Math.max(...kl)}`);
+      assert.ok(Math.abs(row.newMassMean - mean(mass)) < 1e-6, `mass ${row.newMassMean} vs ${mean(mass)}`);
+    });
+
     // As transformers' loss (and tokenlab's training loss), evaluate's cross-entropy spans every row, padding included.
     it("evaluate: loss over all 151,936 rows equals an independent float64 log-softmax", () => {
       const text = TEXTS[0];
