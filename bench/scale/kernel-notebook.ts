@@ -6,7 +6,7 @@
  * generate, saveModel. Prints each cell's seconds (from nbclient's timing metadata) and the kernel's
  * peak RSS, or the cell that failed and its error.
  */
-import { execFile } from "node:child_process";
+import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -27,10 +27,6 @@ notebook = nbformat.read(sys.argv[1], as_version=4)
 notebook.cells.append(nbformat.v4.new_code_cell("Math.round(process.resourceUsage().maxRSS / 1024)"))
 client = NotebookClient(notebook, kernel_name="tokenlab", timeout=int(sys.argv[2]), record_timing=True)
 error = None
-try:
-    client.execute()
-except CellExecutionError as failure:
-    error = str(failure)[-2000:]
 
 def seconds(cell):
     timing = cell.metadata.get("execution", {})
@@ -39,6 +35,18 @@ def seconds(cell):
         return None
     parse = lambda stamp: datetime.fromisoformat(stamp.replace("Z", "+00:00"))
     return round((parse(end) - parse(begin)).total_seconds(), 3)
+
+# Cell by cell, each cell's time on stderr as it ends: a long run shows how far it got.
+with client.setup_kernel():
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type != "code":
+            continue
+        try:
+            client.execute_cell(cell, index)
+        except CellExecutionError as failure:
+            error = str(failure)[-2000:]
+            break
+        print(json.dumps({"cell": cell.source.splitlines()[0][:80] if cell.source else "", "seconds": seconds(cell)}), file=sys.stderr, flush=True)
 
 code = [cell for cell in notebook.cells if cell.cell_type == "code"]
 cells = [{"cell": cell.source.splitlines()[0][:80] if cell.source else "", "seconds": seconds(cell)} for cell in code[:-1]]
@@ -58,14 +66,18 @@ export async function kernelNotebookFigures(modelDir: string): Promise<KernelNot
   const spec = installTempKernelspec();
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "tokenlab-bench-notebook-"));
   try {
-    const output = await new Promise<string>((resolve, reject) =>
-      execFile(
-        "/usr/bin/python3",
-        ["-c", RUNNER, NOTEBOOK, String(CELL_TIMEOUT_S)],
-        { cwd: work, env: { ...process.env, JUPYTER_PATH: spec.jupyterPath, TOKENLAB_MODEL_DIR: modelDir }, maxBuffer: 64 << 20 },
-        (error, stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stderr.slice(-2000)}`)) : resolve(stdout)),
-      ),
-    );
+    const output = await new Promise<string>((resolve, reject) => {
+      // stderr passes through: the runner reports each cell as it ends.
+      const runner = spawn("/usr/bin/python3", ["-c", RUNNER, NOTEBOOK, String(CELL_TIMEOUT_S)], {
+        cwd: work,
+        env: { ...process.env, JUPYTER_PATH: spec.jupyterPath, TOKENLAB_MODEL_DIR: modelDir },
+        stdio: ["ignore", "pipe", "inherit"],
+      });
+      let stdout = "";
+      runner.stdout.on("data", (chunk) => (stdout += String(chunk)));
+      runner.on("error", reject);
+      runner.on("close", (code) => (code === 0 ? resolve(stdout) : reject(new Error(`the nbclient runner exited with ${code}`))));
+    });
     return JSON.parse(output.trim().split("\n").pop()!) as KernelNotebookFigures;
   } catch (error) {
     return { error: String(error) };
