@@ -9,6 +9,7 @@ import { optionChecks } from "../errors/option-checks";
 import { assertNotDisposed, assertTokenIds, type CausalLM } from "../models/causal-lm";
 import { assertSequenceFits } from "../models/model-config";
 import { vocabRows } from "../models/model-rows";
+import { rowsWithinBudget } from "../models/token-log-probs";
 import { batchTensors } from "../train/train-step";
 import { crossEntropy } from "../train/cross-entropy";
 import { plainTextEffects, type PlainTextEffects } from "./plain-text-effects";
@@ -191,7 +192,7 @@ const LOGITS_PER_BATCH = 2 ** 25;
 
 /** `requested` rows per batch, fewer when their logits would exceed LOGITS_PER_BATCH (at least 1). */
 export function rowsPerBatch(requested: number, seqLen: number, vocab: number): number {
-  return Math.max(1, Math.min(requested, Math.floor(LOGITS_PER_BATCH / Math.max(1, seqLen * vocab))));
+  return Math.min(requested, rowsWithinBudget(LOGITS_PER_BATCH, seqLen * vocab));
 }
 
 /** Runs the model over `rows` and hands each batch's flat labels, per-position loss and argmax to `visit`. */

@@ -19,3 +19,12 @@ export function tokenLogProbs<T extends tf.Tensor>(logits: T, tokenizer: { idToT
   if (padding === 0) return tf.logSoftmax(logits);
   return tf.tidy(() => tf.logSoftmax(tf.add(logits, tf.tensor1d(bias)) as T));
 }
+
+/**
+ * How many rows of `valuesPerRow` logits fit in `budget` values (at least 1): callers that turn
+ * [rows, vocab] logits into several same-sized tensors at once bound the rows by it, so a
+ * 128k–150k vocabulary does not crowd the 4 GB wasm heap beside the model.
+ */
+export function rowsWithinBudget(budget: number, valuesPerRow: number): number {
+  return Math.max(1, Math.floor(budget / Math.max(1, valuesPerRow)));
+}

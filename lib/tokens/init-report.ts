@@ -3,7 +3,7 @@ import { JUPYTER_DISPLAY, type MimeBundle } from "../display/mime-bundle";
 import { Table } from "../display/table";
 import type { CausalLM } from "../models/causal-lm";
 import { matrixRowReader } from "../models/model-rows";
-import { tokenLogProbs } from "../models/token-log-probs";
+import { rowsWithinBudget, tokenLogProbs } from "../models/token-log-probs";
 import { AddTokensError } from "./add-tokens-error";
 import { AddTokensResult } from "./add-tokens-result";
 import { untrainedRows } from "./untrained-rows";
@@ -68,7 +68,7 @@ function reportRow(variant: string, base: CausalLM, extended: CausalLM, sequence
     const baseLogits = tf.tidy(() => base.logits([ids]).squeeze([0]) as tf.Tensor2D); // [L, baseRows]
     const extLogits = tf.tidy(() => extended.logits([ids]).squeeze([0]) as tf.Tensor2D); // [L, extRows]
     try {
-      const positions = positionsPerChunk(extLogits.shape[1]);
+      const positions = rowsWithinBudget(LOGITS_PER_CHUNK, extLogits.shape[1]);
       for (let start = 0; start < ids.length; start += positions) {
         const count = Math.min(positions, ids.length - start);
         const [klValues, massValues] = tf.tidy(() => {
@@ -143,10 +143,6 @@ export class InitReport {
  * would be 256 MB each, beside a 2.5 GB model in the 4 GB wasm heap.
  */
 const LOGITS_PER_CHUNK = 2 ** 23;
-
-function positionsPerChunk(vocabRows: number): number {
-  return Math.max(1, Math.floor(LOGITS_PER_CHUNK / vocabRows));
-}
 
 function listIds(ids: number[]): string {
   if (ids.length === 0) return "none";
