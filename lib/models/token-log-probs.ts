@@ -3,20 +3,38 @@ import * as tf from "@tensorflow/tfjs-core";
 /** Far below any real logit, yet finite: 0 · (this − x) stays 0 in KL sums, where −∞ would give NaN. */
 const NOT_A_TOKEN = -1e30;
 
+type TokenLookup = { idToToken(id: number): string | undefined };
+
+/**
+ * Per tokenizer (immutable: adding tokens makes a new one) and row count, NOT_A_TOKEN on its padding
+ * rows, or null without any: callers run tokenLogProbs once per batch or chunk of positions, and
+ * finding the padding rows of a 150k vocabulary takes 150k lookups.
+ */
+const biases = new WeakMap<TokenLookup, Map<number, Float32Array | null>>();
+
+function paddingBias(tokenizer: TokenLookup, rows: number): Float32Array | null {
+  const byRows = biases.get(tokenizer) ?? new Map<number, Float32Array | null>();
+  biases.set(tokenizer, byRows);
+  if (!byRows.has(rows)) {
+    const bias = new Float32Array(rows);
+    let padding = 0;
+    for (let id = 0; id < rows; id++) {
+      if (tokenizer.idToToken(id) === undefined) (bias[id] = NOT_A_TOKEN), padding++;
+    }
+    byRows.set(rows, padding === 0 ? null : bias);
+  }
+  return byRows.get(rows)!;
+}
+
 /**
  * log-probabilities over a model's tokens from its logits [..., rows]: padding rows (ids its tokenizer
  * never produces, e.g. Qwen's rows beyond the vocabulary) get no probability. Comparisons between a
  * base and an extended model need this: addTokens puts new tokens into the base's padding rows, and
  * the base's mass on those rows is mass on nothing.
  */
-export function tokenLogProbs<T extends tf.Tensor>(logits: T, tokenizer: { idToToken(id: number): string | undefined }): T {
-  const rows = logits.shape[logits.rank - 1]!;
-  const bias = new Float32Array(rows);
-  let padding = 0;
-  for (let id = 0; id < rows; id++) {
-    if (tokenizer.idToToken(id) === undefined) (bias[id] = NOT_A_TOKEN), padding++;
-  }
-  if (padding === 0) return tf.logSoftmax(logits);
+export function tokenLogProbs<T extends tf.Tensor>(logits: T, tokenizer: TokenLookup): T {
+  const bias = paddingBias(tokenizer, logits.shape[logits.rank - 1]!);
+  if (bias === null) return tf.logSoftmax(logits);
   return tf.tidy(() => tf.logSoftmax(tf.add(logits, tf.tensor1d(bias)) as T));
 }
 
