@@ -184,9 +184,10 @@ function toRows(model: CausalLM, data: EvalData, seqLen?: number): readonly Pack
 }
 
 /**
- * Logits values one batch may hold: a batch makes several [positions, vocabRows] float32 tensors at
- * once (logits, log-probabilities, the base model's for KL), and at a 128k–150k vocabulary eight
- * rows of 64 positions would already be 260 MB each, beside a model of 2.5 GB in a 4 GB wasm heap.
+ * Logits values one batch may hold: a batch keeps its logits [positions, vocabRows] (and the base
+ * model's, for KL) while they are read a chunk of positions at a time, and the loss makes a softmax
+ * of the same size; at a 128k–150k vocabulary eight rows of 64 positions would already be 260 MB
+ * each, beside a model of 2.5 GB in a 4 GB wasm heap.
  */
 const LOGITS_PER_BATCH = 2 ** 25;
 

@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { IGNORE_INDEX, type PackedSequence } from "../data/pack";
 import { TokenlabError } from "../errors/tokenlab-error";
 import type { CausalLM } from "../models/causal-lm";
-import { tokenLogProbs } from "../models/token-log-probs";
+import { forEachPositionChunk, tokenLogProbs, widenColumns } from "../models/token-log-probs";
 import { batchTensors } from "../train/train-step";
 import { vocabRows as rowsOf } from "../models/model-rows";
 
@@ -75,44 +75,51 @@ export function plainTextEffects(model: CausalLM, base: CausalLM | undefined, ro
 
   const sums = { full: 0, renorm: 0, base: 0, kl: 0, forgetting: 0, mass: 0, massMax: 0, n: 0 };
   const perToken = newIds.map(() => ({ sum: 0, max: 0 }));
-  for (let start = 0; start < rows.length; start += batchSize) {
-    const batch = rows.slice(start, start + batchSize);
-    const { inputIds, attentionMask, labels, flatLabels } = batchTensors(batch);
-    const labelIndex = flatLabels.map((label) => (label === IGNORE_INDEX ? 0 : label));
-    const out = tf.tidy(() => {
-      const logits = model.forward(model.weights, inputIds, attentionMask); // [B, T, V]
-      const full = tokenLogProbs(logits, model.tokenizer);
-      const renorm = tf.logSoftmax(tf.add(logits, tf.tensor1d(baseVocabBias)));
-      const result: Record<string, tf.Tensor> = { full: atLabels(full, labelIndex), renorm: atLabels(renorm, labelIndex) };
-      if (newIds.length > 0) result.newProbs = tf.exp(tf.gather(full, tf.tensor1d(newIds as number[], "int32"), 2)); // [B, T, n]
-      if (base) {
-        const baseLogits = base.forward(base.weights, inputIds, attentionMask); // [B, T, Vb]
-        const baseFull = tokenLogProbs(baseLogits, base.tokenizer);
-        const baseRenorm = tf.logSoftmax(tf.add(baseLogits, tf.tensor1d(baseVocabBias.subarray(0, baseRows))));
-        // Rows beyond the base's are outside the base vocabulary: p_base is 0 there, they add nothing.
-        const slice = (t: tf.Tensor) => tf.slice(t, [0, 0, 0], [-1, -1, baseRows]);
-        result.base = atLabels(baseFull, labelIndex);
-        result.kl = tf.sum(tf.mul(tf.exp(baseFull), tf.sub(baseFull, slice(full))), -1);
-        result.forgetting = tf.sum(tf.mul(tf.exp(baseRenorm), tf.sub(baseRenorm, slice(renorm))), -1);
+  const newIdTensor = tf.tensor1d(newIds as number[], "int32");
+  const vocabBias = tf.tensor1d(baseVocabBias);
+  try {
+    for (let start = 0; start < rows.length; start += batchSize) {
+      const { inputIds, attentionMask, labels, flatLabels } = batchTensors(rows.slice(start, start + batchSize));
+      const positions = flatLabels.length;
+      const logits = tf.tidy(() => tf.reshape(model.forward(model.weights, inputIds, attentionMask), [positions, vocabRows]) as tf.Tensor2D);
+      const baseLogits = base && tf.tidy(() => tf.reshape(base.forward(base.weights, inputIds, attentionMask), [positions, baseRows]) as tf.Tensor2D);
+      try {
+        forEachPositionChunk(baseLogits ? [logits, baseLogits] : [logits], ([chunk, baseChunk], first) => {
+          const at = flatLabels.slice(first, first + chunk.shape[0]);
+          const full = tokenLogProbs(chunk, model.tokenizer);
+          const renorm = tf.logSoftmax(tf.add(chunk, vocabBias)) as tf.Tensor2D;
+          const values: Record<string, Float32Array | Int32Array | Uint8Array> = { full: atLabels(full, at).dataSync(), renorm: atLabels(renorm, at).dataSync() };
+          if (newIds.length > 0) values.newProbs = tf.exp(tf.gather(full, newIdTensor, 1)).dataSync(); // [count, n]
+          if (baseChunk) {
+            // Widened to the model's rows: p_base is 0 on the rows beyond the base's, which add nothing.
+            const wide = widenColumns(baseChunk, vocabRows);
+            const baseFull = tokenLogProbs(wide, base!.tokenizer);
+            const baseRenorm = tf.logSoftmax(tf.add(wide, vocabBias)) as tf.Tensor2D;
+            values.base = atLabels(baseFull, at).dataSync();
+            values.kl = tf.sum(tf.mul(tf.exp(baseFull), tf.sub(baseFull, full)), -1).dataSync();
+            values.forgetting = tf.sum(tf.mul(tf.exp(baseRenorm), tf.sub(baseRenorm, renorm)), -1).dataSync();
+          }
+          at.forEach((label, p) => {
+            if (label === IGNORE_INDEX) return;
+            sums.n++;
+            sums.full -= values.full[p];
+            sums.renorm -= values.renorm[p];
+            if (base) (sums.base -= values.base[p]), (sums.kl += values.kl[p]), (sums.forgetting += values.forgetting[p]);
+            let mass = 0;
+            perToken.forEach((t, k) => {
+              const q = values.newProbs[p * newIds.length + k];
+              (t.sum += q), (t.max = Math.max(t.max, q)), (mass += q);
+            });
+            sums.mass += mass;
+            sums.massMax = Math.max(sums.massMax, mass);
+          });
+        });
+      } finally {
+        tf.dispose([logits, ...(baseLogits ? [baseLogits] : []), inputIds, attentionMask, labels]);
       }
-      return result;
-    });
-    const values = Object.fromEntries(Object.entries(out).map(([k, t]) => [k, t.dataSync()]));
-    flatLabels.forEach((label, p) => {
-      if (label === IGNORE_INDEX) return;
-      sums.n++;
-      sums.full -= values.full[p];
-      sums.renorm -= values.renorm[p];
-      if (base) (sums.base -= values.base[p]), (sums.kl += values.kl[p]), (sums.forgetting += values.forgetting[p]);
-      let mass = 0;
-      perToken.forEach((t, k) => {
-        const q = values.newProbs[p * newIds.length + k];
-        (t.sum += q), (t.max = Math.max(t.max, q)), (mass += q);
-      });
-      sums.mass += mass;
-      sums.massMax = Math.max(sums.massMax, mass);
-    });
-    tf.dispose([...Object.values(out), inputIds, attentionMask, labels]);
+    }
+  } finally {
+    tf.dispose([newIdTensor, vocabBias]);
   }
   const n = sums.n;
   const mean = (s: number) => (n > 0 ? s / n : NaN);
@@ -130,8 +137,8 @@ export function plainTextEffects(model: CausalLM, base: CausalLM | undefined, ro
   };
 }
 
-/** logProbs [B, T, V] read at one column per position → [B·T]. */
-function atLabels(logProbs: tf.Tensor, columns: readonly number[]): tf.Tensor {
-  const vocab = logProbs.shape[logProbs.rank - 1]!;
-  return tf.gather(tf.reshape(logProbs, [-1]), tf.tensor1d(columns.map((c, i) => i * vocab + c), "int32"));
+/** logProbs [N, V] read at one column per position (IGNORE_INDEX reads column 0, never counted) → [N]. */
+function atLabels(logProbs: tf.Tensor2D, labels: readonly number[]): tf.Tensor {
+  const vocab = logProbs.shape[1];
+  return tf.gather(tf.reshape(logProbs, [-1]), tf.tensor1d(labels.map((label, i) => i * vocab + (label === IGNORE_INDEX ? 0 : label)), "int32"));
 }

@@ -39,10 +39,42 @@ export function tokenLogProbs<T extends tf.Tensor>(logits: T, tokenizer: TokenLo
 }
 
 /**
+ * A base model's logits [positions, rows] widened to an extended model's `columns` with NOT_A_TOKEN:
+ * its distributions then get no probability on the rows it lacks and line up with the extended
+ * model's column by column, without slicing the extended ones (a strided copy of a vocabulary-sized
+ * tensor). Returns `logits` itself when it is already that wide.
+ */
+export function widenColumns(logits: tf.Tensor2D, columns: number): tf.Tensor2D {
+  const rows = logits.shape[1];
+  return columns > rows ? tf.pad(logits, [[0, 0], [0, columns - rows]], NOT_A_TOKEN) : logits;
+}
+
+/**
  * How many rows of `valuesPerRow` logits fit in `budget` values (at least 1): callers that turn
  * [rows, vocab] logits into several same-sized tensors at once bound the rows by it, so a
  * 128k–150k vocabulary does not crowd the 4 GB wasm heap beside the model.
  */
 export function rowsWithinBudget(budget: number, valuesPerRow: number): number {
   return Math.max(1, Math.floor(budget / Math.max(1, valuesPerRow)));
+}
+
+/**
+ * Logits values one chunk of positions turns into log-probabilities at a time: each chunk makes
+ * several [positions, vocabRows] tensors, and 500 positions at a 128k vocabulary would be 256 MB
+ * each, beside a 2.5 GB model in the 4 GB wasm heap (where an allocation past the end fails).
+ */
+const LOGITS_PER_CHUNK = 2 ** 23;
+
+/**
+ * Visits the same positions of several logits tensors [positions, *] a chunk of leading rows at a
+ * time (LOGITS_PER_CHUNK values of the widest), each visit inside its own tf.tidy: whatever a visit
+ * makes is freed before the next chunk's.
+ */
+export function forEachPositionChunk(logits: readonly tf.Tensor2D[], visit: (chunks: tf.Tensor2D[], start: number) => void): void {
+  const positions = logits[0].shape[0];
+  const perChunk = rowsWithinBudget(LOGITS_PER_CHUNK, Math.max(...logits.map((t) => t.shape[1])));
+  for (let start = 0; start < positions; start += perChunk) {
+    const count = Math.min(perChunk, positions - start);
+    tf.tidy(() => visit(logits.map((t) => t.slice([start, 0], [count, -1])), start));
+  }
 }

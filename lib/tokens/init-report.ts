@@ -3,7 +3,7 @@ import { JUPYTER_DISPLAY, type MimeBundle } from "../display/mime-bundle";
 import { Table } from "../display/table";
 import type { CausalLM } from "../models/causal-lm";
 import { matrixRowReader } from "../models/model-rows";
-import { rowsWithinBudget, tokenLogProbs } from "../models/token-log-probs";
+import { forEachPositionChunk, tokenLogProbs, widenColumns } from "../models/token-log-probs";
 import { AddTokensError } from "./add-tokens-error";
 import { AddTokensResult } from "./add-tokens-result";
 import { untrainedRows } from "./untrained-rows";
@@ -68,20 +68,15 @@ function reportRow(variant: string, base: CausalLM, extended: CausalLM, sequence
     const baseLogits = tf.tidy(() => base.logits([ids]).squeeze([0]) as tf.Tensor2D); // [L, baseRows]
     const extLogits = tf.tidy(() => extended.logits([ids]).squeeze([0]) as tf.Tensor2D); // [L, extRows]
     try {
-      const positions = rowsWithinBudget(LOGITS_PER_CHUNK, extLogits.shape[1]);
-      for (let start = 0; start < ids.length; start += positions) {
-        const count = Math.min(positions, ids.length - start);
-        const [klValues, massValues] = tf.tidy(() => {
-          const logPBase = tokenLogProbs(baseLogits.slice([start, 0], [count, -1]), base.tokenizer);
-          const logPExt = tokenLogProbs(extLogits.slice([start, 0], [count, -1]), extended.tokenizer);
-          const logPExtOld = logPExt.slice([0, 0], [count, logPBase.shape[1]]);
-          const perPosition = tf.sum(tf.mul(tf.exp(logPBase), tf.sub(logPBase, logPExtOld)), 1);
-          const newMass = newIds.length ? tf.sum(tf.gather(tf.exp(logPExt), newIds, 1), 1) : tf.zeros([count]);
-          return [perPosition.dataSync(), newMass.dataSync()];
-        });
-        appendAll(kl, klValues);
-        appendAll(mass, massValues);
-      }
+      forEachPositionChunk([baseLogits, extLogits], ([baseChunk, extChunk]) => {
+        // The base's log-probabilities widened to the extended rows: zero probability on the rows it lacks.
+        const logPBase = tokenLogProbs(widenColumns(baseChunk, extChunk.shape[1]), base.tokenizer);
+        const logPExt = tokenLogProbs(extChunk, extended.tokenizer);
+        const perPosition = tf.sum(tf.mul(tf.exp(logPBase), tf.sub(logPBase, logPExt)), 1);
+        appendAll(kl, perPosition.dataSync());
+        if (newIds.length > 0) appendAll(mass, tf.sum(tf.gather(tf.exp(logPExt), newIds, 1), 1).dataSync());
+        else appendAll(mass, new Float32Array(perPosition.shape[0]));
+      });
     } finally {
       tf.dispose([baseLogits, extLogits]);
     }
@@ -136,13 +131,6 @@ export class InitReport {
     return this.table()[JUPYTER_DISPLAY]();
   }
 }
-
-/**
- * Logits values one chunk of positions turns into log-probabilities at a time: each step makes
- * several [positions, vocabRows] tensors, and a paragraph of 500 positions at a 128k vocabulary
- * would be 256 MB each, beside a 2.5 GB model in the 4 GB wasm heap.
- */
-const LOGITS_PER_CHUNK = 2 ** 23;
 
 function listIds(ids: number[]): string {
   if (ids.length === 0) return "none";

@@ -164,6 +164,41 @@ for (const keepBf16 of [false, true]) {
       assert.ok(Math.abs(row.newMassMean - mean(mass)) < 1e-6, `mass ${row.newMassMean} vs ${mean(mass)}`);
     });
 
+    it("evaluate on plain text longer than one chunk of positions: KL, forgetting and mass equal a float64 recomputation", () => {
+      const text = Array.from({ length: 20 }, (_, i) => `The fox ${i} sat with the dog.`).join(" ");
+      const ids = [...model.tokenizer.encode(text), model.tokenizer.tokenToId("<|im_end|>")!];
+      assert.ok(ids.length > 3 * 55, `${ids.length} positions`);
+      const m = evaluate(added, [TEXTS[0]], { plainText: [text], base: model, seqLen: ids.length }).metrics;
+      const logitsOf = (lm: TransformerLM) => {
+        const logits = lm.logits([ids]);
+        const values = logits.dataSync() as Float32Array;
+        logits.dispose();
+        return values;
+      };
+      const [baseLogits, extLogits] = [logitsOf(model), logitsOf(added.model as TransformerLM)];
+      const sums = { kl: 0, forgetting: 0, mass: 0 };
+      for (let p = 0; p + 1 < ids.length; p++) {
+        const [base, ext] = [baseLogits, extLogits].map((values) => values.subarray(p * ROWS, (p + 1) * ROWS));
+        const [lpBase, lpExt] = [logSoftmax(base, TOKENIZER_SIZE), logSoftmax(ext, TOKENIZER_SIZE + 2)];
+        // Both renormalized over the base vocabulary: the model's distribution without the new ids.
+        const renormExt = logSoftmax(ext, TOKENIZER_SIZE);
+        lpBase.forEach((lp, i) => {
+          sums.kl += Math.exp(lp) * (lp - lpExt[i]);
+          sums.forgetting += Math.exp(lp) * (lp - renormExt[i]);
+        });
+        sums.mass += Math.exp(lpExt[TOKENIZER_SIZE]) + Math.exp(lpExt[TOKENIZER_SIZE + 1]);
+      }
+      const positions = ids.length - 1;
+      assert.equal(m.plainTextPositions, positions);
+      for (const [name, value, expected] of [
+        ["KL", m.klToBase, sums.kl / positions],
+        ["forgetting KL", m.forgettingKl, sums.forgetting / positions],
+        ["mass", m.newTokenMassMean, sums.mass / positions],
+      ] as const) {
+        assert.ok(Math.abs(value - expected) <= 1e-6 + 1e-4 * Math.abs(expected), `${name} ${value} vs ${expected}`);
+      }
+    });
+
     // As transformers' loss (and tokenlab's training loss), evaluate's cross-entropy spans every row, padding included.
     it("evaluate: loss over all 151,936 rows equals an independent float64 log-softmax", () => {
       const text = TEXTS[0];
