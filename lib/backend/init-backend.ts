@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core";
+import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 // tfjs-core ships gradients separately; the umbrella @tensorflow/tfjs registers them, we must too.
 import "@tensorflow/tfjs-core/dist/register_all_gradients";
 // Method chaining (x.reshape(...)) for notebook users, as the umbrella package provides.
@@ -9,6 +10,7 @@ import { registerWasmBatchMatMul } from "./wasm-batch-matmul";
 import { errorListeners, replaceWasmErrorListeners } from "./wasm-error-listeners";
 import { registerWasmSharedIdentity } from "./wasm-identity";
 import { registerWasmHeapSlice } from "./wasm-slice";
+import { guardWasmHeap } from "./wasm-heap-guard";
 import { registerWasmTrainingKernels } from "./wasm-unsorted-segment-sum";
 
 /** Backends tokenlab can run on, fastest first. */
@@ -79,6 +81,7 @@ async function tryBackend(name: BackendName): Promise<string | undefined> {
   try {
     if (!(await tf.setBackend(tfjsName))) return `tfjs could not initialize backend "${tfjsName}"`;
     await tf.ready();
+    if (name === "wasm") guardWasmHeap(tf.backend() as BackendWasm);
   } catch (error) {
     return (error as Error).message;
   } finally {

@@ -1,24 +1,5 @@
 import * as assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
-
-const ROOT = path.resolve(__dirname, "../..");
-
-/** Runs `body` in a fresh node process after `initBackend("wasm")`; returns its exit status and stderr. */
-function runAfterWasmInit(body: string): { status: number | null; stderr: string; stdout: string } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tokenlab-uncaught-"));
-  try {
-    const script = path.join(dir, "script.ts");
-    const initBackend = JSON.stringify(path.join(ROOT, "lib/backend/init-backend"));
-    fs.writeFileSync(script, `import { initBackend } from ${initBackend};\ninitBackend("wasm").then(() => {\n${body}\n});\n`);
-    const result = spawnSync(process.execPath, ["--import", "tsx", script], { cwd: ROOT, encoding: "utf8", timeout: 120_000 });
-    return { status: result.status, stderr: result.stderr, stdout: result.stdout };
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
+import { runAfterWasmInit } from "./wasm-process";
 
 /** Fragments of the emscripten glue that Node printed as the "source line" of the rethrow. */
 const GLUE = /WasmBackendModule|readyPromiseResolve|beforeListeners|ExitStatus/;
