@@ -34,6 +34,14 @@ function logSoftmax(logits: ArrayLike<number>, size: number): Float64Array {
   return Float64Array.from({ length: size }, (_, i) => logits[i] - logTotal);
 }
 
+/** The logits of every position of `ids`, [positions · rows] (an independent forward). */
+function allLogits(model: TransformerLM, ids: number[]): Float32Array {
+  const logits = model.logits([ids]);
+  const values = logits.dataSync() as Float32Array;
+  logits.dispose();
+  return values;
+}
+
 /** The logits of the last position of `ids` (an independent forward, no KV cache). */
 function lastLogits(model: TransformerLM, ids: number[]): Float32Array {
   const logits = model.logits([ids]);
@@ -142,13 +150,7 @@ for (const keepBf16 of [false, true]) {
       const ids = model.tokenizer.encode(text);
       assert.ok(ids.length > 3 * 55, `${ids.length} positions`);
       const row = initReport(model, { mean: added }, [text]).rows[0];
-      const logitsOf = (m: TransformerLM) => {
-        const logits = m.logits([ids]);
-        const values = logits.dataSync() as Float32Array;
-        logits.dispose();
-        return values;
-      };
-      const [baseLogits, extLogits] = [logitsOf(model), logitsOf(added.model as TransformerLM)];
+      const [baseLogits, extLogits] = [allLogits(model, ids), allLogits(added.model as TransformerLM, ids)];
       const kl: number[] = [];
       const mass: number[] = [];
       for (let p = 0; p < ids.length; p++) {
@@ -169,13 +171,7 @@ for (const keepBf16 of [false, true]) {
       const ids = [...model.tokenizer.encode(text), model.tokenizer.tokenToId("<|im_end|>")!];
       assert.ok(ids.length > 3 * 55, `${ids.length} positions`);
       const m = evaluate(added, [TEXTS[0]], { plainText: [text], base: model, seqLen: ids.length }).metrics;
-      const logitsOf = (lm: TransformerLM) => {
-        const logits = lm.logits([ids]);
-        const values = logits.dataSync() as Float32Array;
-        logits.dispose();
-        return values;
-      };
-      const [baseLogits, extLogits] = [logitsOf(model), logitsOf(added.model as TransformerLM)];
+      const [baseLogits, extLogits] = [allLogits(model, ids), allLogits(added.model as TransformerLM, ids)];
       const sums = { kl: 0, forgetting: 0, mass: 0 };
       for (let p = 0; p + 1 < ids.length; p++) {
         const [base, ext] = [baseLogits, extLogits].map((values) => values.subarray(p * ROWS, (p + 1) * ROWS));
