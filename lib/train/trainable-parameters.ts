@@ -2,7 +2,8 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { CausalLM, ModelChanges, WeightMap } from "../models/causal-lm";
 import { embed, mergeOverlays, overlaidRows, type RowOverlay } from "../models/layers/embedding";
 import { materializedMatrix, matrixRows, storableRows } from "../models/model-rows";
-import { unpackedWeight } from "../models/packed-weights";
+import { isPacked, unpackedWeight } from "../models/packed-weights";
+import { gigabytes, wasmHeapRoom } from "../backend/wasm-heap-guard";
 import type { LayerGroup } from "./layer-groups";
 import { TrainingError } from "./training-error";
 
@@ -62,6 +63,7 @@ export class TrainableParameters {
    * that were added (their optimizer state starts empty).
    */
   add(groups: readonly LayerGroup[]): TrainableParameter[] {
+    this.assertHeapRoom(groups);
     const added: TrainableParameter[] = [];
     // Whole tensors first, so a row group of a tensor that is also trained whole is skipped.
     for (const group of [...groups].sort((a, b) => (a.kind === b.kind ? 0 : a.kind === "tensors" ? -1 : 1))) {
@@ -179,6 +181,31 @@ export class TrainableParameters {
     }
     if (cursor < vocabRows) pieces.push(tf.slice(base, [cursor, 0], [vocabRows - cursor, -1]));
     return pieces.length === 1 ? pieces[0] : tf.concat(pieces, 0);
+  }
+
+  /**
+   * Refuses at once tensors that start training whole when their float32 values and gradients
+   * (8 bytes an element; AdamW's moments live in JS memory) surely do not fit in what the wasm heap
+   * has left — full fine-tuning of a 1.2B model kept 16-bit needs ~9 GB — instead of failing after
+   * minutes of widening matrices.
+   */
+  private assertHeapRoom(groups: readonly LayerGroup[]): void {
+    const room = wasmHeapRoom();
+    if (room === undefined) return;
+    const names = new Set(groups.flatMap((g) => (g.kind === "tensors" ? g.tensors : [])).filter((name) => !this.params.some((p) => p.tensor === name && !p.rows)));
+    const elements = [...names].reduce((sum, name) => {
+      const stored = this.baseTensor(name);
+      return sum + (isPacked(stored) ? 2 * stored.size : stored.size);
+    }, 0);
+    const bytes = 8 * elements;
+    if (bytes > room) {
+      throw new TrainingError(
+        `training ${names.size} tensors whole needs ${gigabytes(bytes)} GB more of the wasm heap (their float32 values and gradients), ` +
+          `and at most ${gigabytes(room)} GB of its 4 GB are free: train the new rows (strategy "new-rows"), fewer layer groups ` +
+          `(gradual unfreezes from the top blocks), or run the recipe on a GPU (exportRecipe)`,
+        { bytes, room, tensors: [...names] },
+      );
+    }
   }
 
   private remove(param: TrainableParameter): void {
