@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import * as path from "node:path";
 import { ensureBackend, type BackendName } from "../backend/init-backend";
+import { gigabytes, wasmHeapRoom } from "../backend/wasm-heap-guard";
 import { baseModelDir } from "../base-model/location";
 import { optionChecks } from "../errors/option-checks";
 import { TokenlabError } from "../errors/tokenlab-error";
@@ -37,13 +38,25 @@ export async function loadModel(dir: string = baseModelDir(), options: LoadOptio
       { dir, tokenizerSize: checkpoint.tokenizer.size, rows: config.vocabSize },
     );
   }
-  const keepBf16 = keepsBf16(options.keepBf16 ?? "auto", {
-    backend: backendName,
-    dtype: checkpoint.dtype,
-    float32Bytes: float32BytesOf([...checkpoint.tensors.values()].map((t) => t.shape)),
-  });
+  const float32Bytes = float32BytesOf([...checkpoint.tensors.values()].map((t) => t.shape));
+  const keepBf16 = keepsBf16(options.keepBf16 ?? "auto", { backend: backendName, dtype: checkpoint.dtype, float32Bytes });
+  assertHeapRoom(dir, keepBf16 ? float32Bytes / 2 : float32Bytes, checkpoint.dtype === "BF16" && !keepBf16);
   const weights = weightsFromCheckpoint(family, config, checkpoint.tensors, keepBf16);
   return new TransformerLM(family, config, checkpoint.tokenizer, weights, checkpoint.generationConfig, path.resolve(dir));
+}
+
+/**
+ * Refuses at once a checkpoint whose weights surely do not fit in what the wasm heap has left,
+ * instead of failing after reading most of it (a 1.2B model as float32: 50 s, then a full heap).
+ */
+function assertHeapRoom(dir: string, bytes: number, couldKeepBf16: boolean): void {
+  const room = wasmHeapRoom();
+  if (room === undefined || bytes <= room) return;
+  throw new TokenlabError(
+    `${dir}: its weights take ${gigabytes(bytes)} GB ${couldKeepBf16 ? "as float32" : "on the heap"}, and at most ${gigabytes(room)} GB of the 4 GB wasm heap are free: ` +
+      `${couldKeepBf16 ? "load them 16-bit (keepBf16: true; the default \"auto\" does so above 2 GiB), or " : ""}dispose of models you no longer need (model.dispose())`,
+    { dir, bytes, room },
+  );
 }
 
 export interface LoadOptions {
