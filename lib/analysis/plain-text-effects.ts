@@ -81,9 +81,12 @@ export function plainTextEffects(model: CausalLM, base: CausalLM | undefined, ro
     for (let start = 0; start < rows.length; start += batchSize) {
       const { inputIds, attentionMask, labels, flatLabels } = batchTensors(rows.slice(start, start + batchSize));
       const positions = flatLabels.length;
-      const logits = tf.tidy(() => tf.reshape(model.forward(model.weights, inputIds, attentionMask), [positions, vocabRows]) as tf.Tensor2D);
-      const baseLogits = base && tf.tidy(() => tf.reshape(base.forward(base.weights, inputIds, attentionMask), [positions, baseRows]) as tf.Tensor2D);
+      const logitsOf = (lm: CausalLM, columns: number) => tf.tidy(() => tf.reshape(lm.forward(lm.weights, inputIds, attentionMask), [positions, columns]) as tf.Tensor2D);
+      let logits: tf.Tensor2D | undefined;
+      let baseLogits: tf.Tensor2D | undefined;
       try {
+        logits = logitsOf(model, vocabRows);
+        baseLogits = base && logitsOf(base, baseRows);
         forEachPositionChunk(baseLogits ? [logits, baseLogits] : [logits], ([chunk, baseChunk], first) => {
           const at = flatLabels.slice(first, first + chunk.shape[0]);
           const full = tokenLogProbs(chunk, model.tokenizer);
@@ -115,7 +118,7 @@ export function plainTextEffects(model: CausalLM, base: CausalLM | undefined, ro
           });
         });
       } finally {
-        tf.dispose([logits, ...(baseLogits ? [baseLogits] : []), inputIds, attentionMask, labels]);
+        tf.dispose([logits, baseLogits, inputIds, attentionMask, labels].filter((t) => t !== undefined));
       }
     }
   } finally {

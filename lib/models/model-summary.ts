@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { backend } from "../backend/init-backend";
 import { Table } from "../display/table";
 import type { CausalLM } from "./causal-lm";
-import { isPacked } from "./packed-weights";
+import { isPacked, weightCount } from "./packed-weights";
 import { overlaidRows } from "./layers/embedding";
 import { vocabRows } from "./model-rows";
 
@@ -17,7 +17,7 @@ export function modelSummary(model: CausalLM, title = "model"): Table {
   const tensors = new Set(weights.values());
   const storedRows = (name: string) => weights.get(name)?.shape[0] ?? 0;
   const addedRows = [...model.overlays.keys()].reduce((sum, name) => sum + overlaidRows(weights.get(name)!, model.overlays.get(name)) - storedRows(name), 0);
-  const parameters = [...tensors].reduce((sum, t) => sum + (isPacked(t) ? 2 * t.size : t.size), 0) + addedRows * config.hiddenSize;
+  const parameters = [...tensors].reduce((sum, t) => sum + weightCount(t), 0) + addedRows * config.hiddenSize;
   const rows = weights.has(layout.embedding) ? vocabRows(model) : config.vocabSize;
   const hidden = config.hiddenSize;
   const heads = config.numKeyValueHeads === config.numHeads ? `${config.numHeads} heads` : `${config.numHeads} heads (${config.numKeyValueHeads} key/value)`;

@@ -14,6 +14,11 @@ export function isPacked(tensor: tf.Tensor): boolean {
   return tensor.dtype === "int32";
 }
 
+/** How many weights `tensor` holds: two bf16 values in each element of a packed one. */
+export function weightCount(tensor: tf.Tensor): number {
+  return isPacked(tensor) ? 2 * tensor.size : tensor.size;
+}
+
 /** Whether `name` is a matrix kept [vocabRows, hidden] (embedding, head) rather than an nn.Linear weight. */
 function isVocabMatrix(layout: ParameterLayout, name: string): boolean {
   return name === layout.embedding || name === layout.head;

@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { CausalLM, ModelChanges, WeightMap } from "../models/causal-lm";
 import { embed, mergeOverlays, overlaidRows, type RowOverlay } from "../models/layers/embedding";
 import { materializedMatrix, matrixRows, storableRows } from "../models/model-rows";
-import { isPacked, unpackedWeight } from "../models/packed-weights";
+import { unpackedWeight, weightCount } from "../models/packed-weights";
 import { gigabytes, wasmHeapRoom } from "../backend/wasm-heap-guard";
 import type { LayerGroup } from "./layer-groups";
 import { TrainingError } from "./training-error";
@@ -193,11 +193,7 @@ export class TrainableParameters {
     const room = wasmHeapRoom();
     if (room === undefined) return;
     const names = new Set(groups.flatMap((g) => (g.kind === "tensors" ? g.tensors : [])).filter((name) => !this.params.some((p) => p.tensor === name && !p.rows)));
-    const elements = [...names].reduce((sum, name) => {
-      const stored = this.baseTensor(name);
-      return sum + (isPacked(stored) ? 2 * stored.size : stored.size);
-    }, 0);
-    const bytes = 8 * elements;
+    const bytes = 8 * [...names].reduce((sum, name) => sum + weightCount(this.baseTensor(name)), 0);
     if (bytes > room) {
       throw new TrainingError(
         `training ${names.size} tensors whole needs ${gigabytes(bytes)} GB more of the wasm heap (their float32 values and gradients), ` +
